@@ -1,0 +1,296 @@
+"""``crnn-plugin recognize``: streaming, resumable folder recognition.
+
+Pipeline: discover paths lazily -> decode and resize in a thread pool (one chunk ahead of the
+model) -> batch by width -> write each chunk's rows in input order, flushed. Memory stays flat
+however many files there are; an interrupted run leaves a valid output and ``--resume`` skips
+every path already written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+from .errors import CRNNError, ImageError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
+                  ".pbm", ".pnm", ".jp2"}
+FIELDS = ["path", "text", "confidence", "error"]
+
+
+def iter_inputs(paths: Iterable[str], *, recursive: bool, pattern: str | None,
+                stdin: IO[str] | None = None) -> Iterator[str]:
+    """Files named on the command line, images inside folders (sorted), or paths read from stdin.
+
+    Files named explicitly are always yielded (so unreadable ones get an error row); inside
+    folders only image suffixes (or ``pattern``) count. Symlink loops are not followed twice.
+    """
+    for p in paths:
+        if p == "-":
+            for line in stdin or sys.stdin:
+                line = line.rstrip("\n")
+                if line:
+                    yield line
+            continue
+        if os.path.isdir(p):
+            yield from _walk(p, recursive=recursive, pattern=pattern, seen=set())
+        else:
+            yield p
+
+
+def _walk(folder: str, *, recursive: bool, pattern: str | None, seen: set[str]) -> Iterator[str]:
+    real = os.path.realpath(folder)
+    if real in seen:
+        logger.warning("%s: symlink loop, not followed", folder)
+        return
+    seen.add(real)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as e:
+        logger.warning("%s: cannot list folder (%s)", folder, e.strerror or e)
+        return
+    for entry in entries:
+        path = os.path.join(folder, entry.name)
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if recursive:
+                yield from _walk(path, recursive=recursive, pattern=pattern, seen=seen)
+            continue
+        if pattern is not None:
+            if fnmatch(entry.name, pattern):
+                yield path
+        elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES:
+            yield path
+
+
+def _chunks(it: Iterator[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for x in it:
+        chunk.append(x)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class Writer:
+    """Writes result rows in one of the formats, one complete line per write, flushed per chunk."""
+
+    def __init__(self, stream: IO[str], fmt: str, *, header: bool) -> None:
+        self.stream, self.fmt = stream, fmt
+        if fmt in ("csv", "tsv"):
+            self._csv = csv.writer(stream, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+            if header:
+                self._csv.writerow(FIELDS)
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self.fmt == "jsonl":
+            self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif self.fmt == "txt":
+            self.stream.write((row.get("text") or "") + "\n")
+        else:
+            buf = io.StringIO()
+            w = csv.writer(buf, delimiter="," if self.fmt == "csv" else "\t", lineterminator="\n")
+            w.writerow([row["path"], row.get("text", ""), row.get("confidence", ""), row.get("error", "")])
+            self.stream.write(buf.getvalue())
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def done_paths(path: Path, fmt: str) -> set[str]:
+    """Paths already in an output file; a torn last line (killed run) is cut off first."""
+    if not path.exists():
+        return set()
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        with open(path, "r+b") as f:
+            f.truncate(cut)
+        data = data[:cut]
+    text = data.decode("utf-8", errors="replace")
+    done: set[str] = set()
+    if fmt == "jsonl":
+        for line in text.splitlines():
+            try:
+                done.add(json.loads(line)["path"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    else:
+        reader = csv.reader(io.StringIO(text), delimiter="," if fmt == "csv" else "\t")
+        for i, row in enumerate(reader):
+            if row and not (i == 0 and row == FIELDS):
+                done.add(row[0])
+    return done
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    if args.output:
+        suffix = Path(args.output).suffix.lower().lstrip(".")
+        if suffix in ("csv", "tsv", "txt", "jsonl"):
+            return suffix
+    return "jsonl"
+
+
+def run_recognize(args: argparse.Namespace) -> int:
+    """Run ``recognize``; returns 0 when every input was read, 1 when some failed."""
+    from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+    from .recognizer import Prediction, Recognizer
+
+    fmt = _format(args)
+    if args.resume and (not args.output or fmt == "txt"):
+        print("crnn-plugin: error: --resume needs --output in jsonl, csv or tsv format", file=sys.stderr)
+        return EXIT_USAGE
+    if args.batch_size < 1:
+        print("crnn-plugin: error: --batch-size must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
+    rec = Recognizer.from_pretrained(args.model, revision=args.revision, device=args.device,
+                                     batch_size=args.batch_size)
+    if args.beam_width:
+        rec.beam_width = args.beam_width
+    lexicon_for = _lexicon_lookup(args, rec)
+
+    skip: set[str] = set()
+    out_path = Path(args.output) if args.output else None
+    if out_path is not None:
+        if args.resume:
+            skip = done_paths(out_path, fmt)
+        existing = out_path.exists() and out_path.stat().st_size > 0
+        stream: IO[str] = open(out_path, "a" if args.resume else "w", encoding="utf-8", newline="")
+        writer = Writer(stream, fmt, header=not (args.resume and existing))
+    else:
+        stream = sys.stdout
+        writer = Writer(stream, fmt, header=True)
+
+    inputs = (p for p in iter_inputs(args.paths, recursive=args.recursive, pattern=args.glob)
+              if p not in skip)
+    chunk_size = max(rec.batch_size * 4, 64)
+    progress = None
+    if not args.quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        progress = tqdm(unit="crop", file=sys.stderr, dynamic_ncols=True)
+    failed = 0
+    workers = args.workers or min(4, os.cpu_count() or 1)
+    old_term = signal.getsignal(signal.SIGTERM)
+
+    def _term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
+
+    def prepare(path: str) -> torch.Tensor | ImageError:
+        try:
+            return rec.prepare(path)
+        except ImageError as e:
+            return e
+        except Exception as e:  # noqa: BLE001 - a decoder crash on one file must not stop the run
+            return ImageError(f"{path}: cannot read image ({type(e).__name__}: {e})")
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            chunks = _chunks(inputs, chunk_size)
+            pending: list[tuple[list[str], list[Future[Any]]]] = []
+
+            def submit_next() -> None:
+                nxt = next(chunks, None)
+                if nxt is not None:
+                    pending.append((nxt, [pool.submit(prepare, p) for p in nxt]))
+
+            submit_next()
+            while pending:
+                paths, futures = pending.pop(0)
+                submit_next()  # decode the next chunk while the model runs on this one
+                prepared = [f.result() for f in futures]
+                ok = [i for i, x in enumerate(prepared) if isinstance(x, torch.Tensor)]
+                preds: dict[int, Prediction] = {}
+                if ok:
+                    tensors = [prepared[i] for i in ok]
+                    if lexicon_for is not None:
+                        from .lexicon import apply_lexicon
+
+                        lexs = [lexicon_for(paths[i]) for i in ok]
+                        res = apply_lexicon(rec, tensors, lexs, [paths[i] for i in ok])  # type: ignore[arg-type]
+                    else:
+                        res = [Prediction(d.text, d.confidence, d.char_confidences)
+                               for d in rec.predict_tensors(tensors)]  # type: ignore[arg-type]
+                    preds = dict(zip(ok, res))
+                for i, path in enumerate(paths):
+                    if i in preds:
+                        p = preds[i]
+                        row: dict[str, Any] = {"path": path, "text": p.text,
+                                               "confidence": round(p.confidence, 4)}
+                        if p.lexicon_used or p.raw_text is not None:
+                            row["raw_text"] = p.raw_text
+                            row["lexicon_used"] = p.lexicon_used
+                    else:
+                        failed += 1
+                        row = {"path": path, "text": None, "confidence": None,
+                               "error": str(prepared[i])}
+                    writer.write(row)
+                writer.flush()
+                if progress is not None:
+                    progress.update(len(paths))
+    except KeyboardInterrupt:
+        writer.flush()
+        print("crnn-plugin: interrupted; finished results were written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CRNNError:
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        if progress is not None:
+            progress.close()
+        if out_path is not None:
+            stream.close()
+    if failed:
+        print(f"crnn-plugin: {failed} input(s) could not be read (see their error rows)", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return EXIT_OK
+
+
+def _lexicon_lookup(args: argparse.Namespace, rec: Any) -> Any:
+    """A function path -> Lexicon for ``--lexicon`` / ``--lexicon-per-image``, or None."""
+    if not args.lexicon and not args.lexicon_per_image:
+        return None
+    from .lexicon import Lexicon, read_lexicon_tsv
+
+    if args.lexicon and args.lexicon_per_image:
+        raise CRNNError("use either --lexicon or --lexicon-per-image, not both")
+    if args.lexicon:
+        lex = Lexicon.load(args.lexicon)
+        return lambda path: lex
+    tsv = Path(args.lexicon_per_image)
+    table = read_lexicon_tsv(tsv)
+    cache: dict[str, Lexicon] = {}
+
+    def lookup(path: str) -> Lexicon | None:
+        for key in (path, os.path.relpath(path, tsv.parent), Path(path).name):
+            if key in table:
+                if key not in cache:
+                    cache[key] = Lexicon(table[key])
+                return cache[key]
+        return None
+
+    return lookup

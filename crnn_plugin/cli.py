@@ -1,0 +1,159 @@
+"""The ``crnn-plugin`` command: ``recognize``, ``evaluate``, ``train`` and ``info``.
+
+``main(argv)`` is importable so tests call it in-process. Results go to stdout (or ``--output``),
+logs and progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE"]
+
+EXIT_OK = 0
+#: Some inputs could not be read (each has an ``"error"`` row); all others were recognised.
+EXIT_SOME_FAILED = 1
+#: Bad command line, missing model, unreadable lexicon...
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None,
+                   help="shipped model name, model folder, or Hub repo id (default: shipped weights)")
+    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--batch-size", type=int, default=64)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crnn-plugin", description="CRNN scene-text word recognition (Shi, Bai & Yao 2015).")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("recognize", help="recognise word crops (files, folders, or - for stdin)")
+    r.add_argument("paths", nargs="+", help="image files, folders, or - to read paths from stdin")
+    r.add_argument("--recursive", "-r", action="store_true", help="descend into sub-folders")
+    r.add_argument("--glob", default=None, help="only files matching this pattern (e.g. '*.png')")
+    r.add_argument("--output", "-o", default=None, help="write results here instead of stdout")
+    r.add_argument("--format", choices=["jsonl", "csv", "tsv", "txt"], default=None,
+                   help="output format (default: from --output's suffix, else jsonl)")
+    r.add_argument("--resume", action="store_true", help="skip inputs already in --output")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    r.add_argument("--lexicon", default=None, help="lexicon file (one word a line) or 'en-50k'")
+    r.add_argument("--lexicon-per-image", default=None, metavar="TSV",
+                   help="per-image lexicons: path<TAB>w1,w2,... (paths as given or relative to the TSV)")
+    r.add_argument("--beam-width", type=int, default=None, help="prefix beam search width")
+    r.add_argument("--workers", type=int, default=None, help="image decoding threads")
+    _add_model_args(r)
+
+    e = sub.add_parser("evaluate", help="word accuracy on labelled folders (labels.tsv)")
+    e.add_argument("dirs", nargs="+", help="folders with labels.tsv")
+    e.add_argument("--limit", type=int, default=None, help="first N crops of each folder")
+    e.add_argument("--lexicon", action="append", default=[],
+                   help="also score with a lexicon: 'per-image' (lexicon50.tsv), 'en-50k' or a file")
+    e.add_argument("--predictions", default=None, help="write per-sample predictions (JSON lines)")
+    e.add_argument("--doctr", action="store_true",
+                   help="also evaluate through docTR's recognition_predictor (32x128 inputs)")
+    _add_model_args(e)
+
+    t = sub.add_parser("train", help="train or resume (see crnn_plugin.training.train)", add_help=False)
+    t.add_argument("args", nargs=argparse.REMAINDER)
+
+    i = sub.add_parser("info", help="model, vocab, device and versions")
+    _add_model_args(i)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``crnn-plugin`` command; returns the exit code."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]:
+        from .training.train import main as train_main
+
+        return train_main(argv[1:])
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code) if isinstance(e.code, int) else EXIT_USAGE
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="crnn-plugin: %(levelname)s: %(message)s", stream=sys.stderr)
+    from .errors import CRNNError
+
+    try:
+        if args.command == "recognize":
+            from ._cli_recognize import run_recognize
+
+            return run_recognize(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
+        if args.command == "info":
+            return _info(args)
+    except CRNNError as e:
+        print(f"crnn-plugin: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("crnn-plugin: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_USAGE
+
+
+def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .recognizer import Recognizer
+
+    return Recognizer.from_pretrained(args.model, revision=args.revision, device=args.device,
+                                      batch_size=args.batch_size)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_folder, format_table, write_predictions
+
+    rec = _recognizer(args)
+    results = []
+    for d in args.dirs:
+        results.append(evaluate_folder(rec, d, limit=args.limit, lexicons=args.lexicon,
+                                       keep_predictions=bool(args.predictions)))
+    print(format_table(results))
+    if args.doctr:
+        from .doctr_plugin import evaluate_doctr_path
+
+        print()
+        print(evaluate_doctr_path(rec.model, args.dirs, limit=args.limit))
+    if args.predictions:
+        write_predictions(results, args.predictions)
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace) -> int:
+    import json
+    import platform
+
+    import torch
+
+    from . import __version__
+    from .hub import resolve_model_dir, shipped_models
+    from .recognizer import resolve_device
+
+    folder = resolve_model_dir(args.model, revision=args.revision)
+    from .hub import load_folder
+
+    model = load_folder(folder)
+    info = {
+        "crnn_plugin": __version__,
+        "model": str(folder),
+        "arch": model.config.arch,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocab": model.config.vocab,
+        "shipped_models": sorted(shipped_models()),
+        "device": str(resolve_device(args.device)),
+        "cuda_available": torch.cuda.is_available(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    print(json.dumps(info, indent=2, ensure_ascii=False))
+    return EXIT_OK

@@ -1,0 +1,107 @@
+"""Model configuration: everything needed to rebuild a CRNN, stored as ``config.json``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .vocab import DEFAULT_VOCAB
+
+__all__ = ["CRNNConfig", "PRESETS"]
+
+
+@dataclass(frozen=True)
+class CRNNConfig:
+    """Architecture, vocabulary and input normalisation of a CRNN.
+
+    ``conv_channels`` are the widths of the seven convolutions of Table 1 of Shi et al. (2015):
+    six 3x3 convolutions and a final 2x2 one. ``batchnorm`` adds batch normalisation after every
+    convolution (the paper has it after the 5th and 6th only).
+    """
+
+    arch: str = "crnn"
+    vocab: str = DEFAULT_VOCAB
+    input_height: int = 32
+    in_channels: int = 3
+    conv_channels: tuple[int, ...] = (64, 128, 256, 256, 512, 512, 512)
+    batchnorm: str = "all"  # "all" or "paper" (after conv 5 and 6 only)
+    hidden_size: int = 256
+    num_lstm_layers: int = 2
+    dropout: float = 0.0
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    min_width: int = 8
+    max_width: int = 800
+    docs: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.conv_channels) != 7:
+            raise ConfigError(f"conv_channels needs 7 widths, got {len(self.conv_channels)}")
+        if self.input_height != 32:
+            raise ConfigError(f"input_height must be 32 (the paper's), got {self.input_height}")
+        if self.batchnorm not in ("all", "paper"):
+            raise ConfigError(f"batchnorm must be 'all' or 'paper', got {self.batchnorm!r}")
+        if self.in_channels not in (1, 3):
+            raise ConfigError(f"in_channels must be 1 or 3, got {self.in_channels}")
+        if len(self.mean) != self.in_channels or len(self.std) != self.in_channels:
+            raise ConfigError("mean and std need one value per input channel")
+        if not self.vocab or len(set(self.vocab)) != len(self.vocab):
+            raise ConfigError("vocab must be a non-empty string without duplicates")
+        if not 8 <= self.min_width <= self.max_width:
+            raise ConfigError("need 8 <= min_width <= max_width")
+
+    @property
+    def num_classes(self) -> int:
+        """Output classes, the CTC blank (last index) included."""
+        return len(self.vocab) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        d = dataclasses.asdict(self)
+        d.pop("docs")
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> CRNNConfig:
+        """Build from a dict, refusing unknown keys (names them) and coercing lists to tuples."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)} - {"docs"}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"{source}: unknown config keys {unknown}")
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        try:
+            return cls(**kwargs)
+        except TypeError as e:
+            raise ConfigError(f"{source}: {e}") from e
+
+    def save(self, path: str | Path) -> None:
+        """Write ``config.json``."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> CRNNConfig:
+        """Read ``config.json``; errors name the file."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise ConfigError(f"config file not found: {path}") from e
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{path}: not valid JSON ({e})") from e
+        return cls.from_dict(data, source=str(path))
+
+
+#: Named architectures. ``crnn`` is the paper's network; ``crnn_small`` halves every width.
+PRESETS: dict[str, CRNNConfig] = {
+    "crnn": CRNNConfig(arch="crnn"),
+    "crnn_paper": CRNNConfig(arch="crnn_paper", batchnorm="paper"),
+    "crnn_small": CRNNConfig(
+        arch="crnn_small", conv_channels=(32, 64, 128, 128, 256, 256, 256), hidden_size=128
+    ),
+}

@@ -1,0 +1,205 @@
+"""CTC transcription: best path, prefix beam search and exact sequence probabilities p(l|y).
+
+All functions take per-frame logits or log-probabilities ``(N, T, C)`` with the blank at ``C - 1``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .vocab import Tokenizer
+
+__all__ = [
+    "Decoded", "best_path", "beam_search", "sequence_log_probs", "ctc_loss", "case_folded_log_probs",
+]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A transcription: text, word confidence in [0, 1] and one confidence per character."""
+
+    text: str
+    confidence: float
+    char_confidences: tuple[float, ...]
+
+
+def ctc_loss(logits: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
+    """Mean CTC loss of ``(N, T, C)`` logits against concatenated ``targets`` (blank = C - 1).
+
+    Computed in float32 (autocast-safe), normalised by target length like ``F.ctc_loss``'s mean.
+    """
+    log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T, N, C)
+    n, t = logits.shape[0], logits.shape[1]
+    input_lengths = torch.full((n,), t, dtype=torch.long, device=logits.device)
+    return F.ctc_loss(
+        log_probs, targets, input_lengths, target_lengths,
+        blank=logits.shape[-1] - 1, reduction="mean", zero_infinity=True,
+    )
+
+
+def sequence_log_probs(
+    log_probs: torch.Tensor, candidates: Sequence[Sequence[int]]
+) -> torch.Tensor:
+    """Exact ``log p(l|y)`` of each candidate label sequence, summed over all CTC alignments.
+
+    ``log_probs`` is ``(T, C)`` for one crop (every candidate scored against it) or ``(K, T, C)``
+    with one row per candidate. Returns ``(K,)``; impossible labels (too long) give ``-inf``.
+    """
+    k = len(candidates)
+    if k == 0:
+        return log_probs.new_zeros((0,))
+    if log_probs.dim() == 2:
+        log_probs = log_probs.unsqueeze(0).expand(k, -1, -1)
+    if log_probs.shape[0] != k:
+        raise ValueError(f"{log_probs.shape[0]} rows of log-probs for {k} candidates")
+    t, c = log_probs.shape[1], log_probs.shape[2]
+    lp = log_probs.float().transpose(0, 1)  # (T, K, C)
+    lengths = torch.tensor([len(s) for s in candidates], dtype=torch.long)
+    flat = torch.tensor([i for s in candidates for i in s], dtype=torch.long)
+    if lp.device.type == "cuda":
+        flat, lengths = flat.to(lp.device), lengths.to(lp.device)
+    nll = F.ctc_loss(
+        lp, flat, torch.full((k,), t, dtype=torch.long, device=lengths.device), lengths,
+        blank=c - 1, reduction="none", zero_infinity=False,
+    )
+    return -nll
+
+
+def best_path(logits: torch.Tensor, tokenizer: Tokenizer) -> list[Decoded]:
+    """Greedy CTC decoding of ``(N, T, C)`` logits.
+
+    The word confidence is the exact ``p(text|y)`` of the decoded text (all alignments summed), so
+    it is comparable with lexicon scores; a character's confidence is its highest frame probability.
+    """
+    if logits.shape[0] == 0:
+        return []
+    probs = logits.float().softmax(-1)
+    best_p, best = probs.max(-1)  # (N, T)
+    blank = logits.shape[-1] - 1
+    best_c, best_pc = best.cpu().tolist(), best_p.cpu().tolist()
+    labels: list[list[int]] = []
+    char_confs: list[list[float]] = []
+    for path, pvals in zip(best_c, best_pc):
+        lab: list[int] = []
+        conf: list[float] = []
+        prev = blank
+        for idx, p in zip(path, pvals):
+            if idx != blank:
+                if idx != prev:
+                    lab.append(idx)
+                    conf.append(p)
+                else:
+                    conf[-1] = max(conf[-1], p)
+            prev = idx
+        labels.append(lab)
+        char_confs.append(conf)
+    seq_lp = batched_sequence_log_probs(logits.float().log_softmax(-1), labels)
+    return [
+        Decoded(tokenizer.decode(lab), float(min(1.0, math.exp(s))), tuple(conf))
+        for lab, conf, s in zip(labels, char_confs, seq_lp.cpu().tolist())
+    ]
+
+
+def batched_sequence_log_probs(log_probs: torch.Tensor, labels: Sequence[Sequence[int]]) -> torch.Tensor:
+    """``log p(labels[i] | log_probs[i])`` for a batch ``(N, T, C)``; returns ``(N,)``."""
+    return sequence_log_probs(log_probs, labels)
+
+
+def beam_search(logits: torch.Tensor, tokenizer: Tokenizer, *, beam_width: int = 10) -> list[Decoded]:
+    """CTC prefix beam search (Hannun et al. 2014) over ``(N, T, C)`` logits.
+
+    Keeps ``beam_width`` prefixes; each prefix's score sums its alignments ending in blank and
+    non-blank. The best prefix is then rescored exactly (``p(l|y)``), and if best path's text
+    scores higher it is returned instead, so the result is never worse than best path.
+    """
+    if beam_width < 1:
+        raise ValueError("beam_width must be >= 1")
+    log_probs = logits.float().log_softmax(-1)
+    blank = logits.shape[-1] - 1
+    greedy = best_path(logits, tokenizer)
+    out: list[Decoded] = []
+    lp_cpu = log_probs.cpu()
+    for n in range(lp_cpu.shape[0]):
+        seq = lp_cpu[n]
+        # prune each frame to the most likely classes: prefixes beyond them cannot enter the beam
+        top_lp, top_idx = seq.topk(min(beam_width, seq.shape[-1]), dim=-1)
+        beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
+        for t in range(seq.shape[0]):
+            nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [-math.inf, -math.inf])
+            b_lp = float(seq[t, blank])
+            cand = list(zip(top_idx[t].tolist(), top_lp[t].tolist()))
+            for prefix, (pb, pnb) in beams.items():
+                total = _lse(pb, pnb)
+                e = nxt[prefix]
+                e[0] = _lse(e[0], total + b_lp)
+                for c, c_lp in cand:
+                    if c == blank:
+                        continue
+                    ext = prefix + (c,)
+                    en = nxt[ext]
+                    if prefix and prefix[-1] == c:
+                        en[1] = _lse(en[1], pb + c_lp)
+                        e[1] = _lse(e[1], pnb + c_lp)
+                    else:
+                        en[1] = _lse(en[1], total + c_lp)
+            ranked = sorted(nxt.items(), key=lambda kv: _lse(*kv[1]), reverse=True)[:beam_width]
+            beams = {k: (v[0], v[1]) for k, v in ranked}
+        best_prefix = max(beams.items(), key=lambda kv: _lse(*kv[1]))[0]
+        exact = float(sequence_log_probs(seq, [list(best_prefix)])[0])
+        g = greedy[n]
+        if math.exp(exact) <= g.confidence:
+            out.append(g)
+            continue
+        confs = _char_confidences(seq.exp(), list(best_prefix), blank)
+        out.append(Decoded(tokenizer.decode(best_prefix), float(min(1.0, math.exp(exact))), confs))
+    return out
+
+
+def _char_confidences(probs: torch.Tensor, label: list[int], blank: int) -> tuple[float, ...]:
+    """Per-character confidence: the highest frame probability of each character, in order."""
+    confs: list[float] = []
+    t = 0
+    tmax = probs.shape[0]
+    for c in label:
+        best = 0.0
+        while t < tmax:
+            p = float(probs[t, c])
+            if p > best:
+                best = p
+            t += 1
+            if t < tmax and float(probs[t, c]) < best and best > 0.5:
+                break
+        confs.append(best)
+    return tuple(confs)
+
+
+def _lse(a: float, b: float) -> float:
+    if a == -math.inf:
+        return b
+    if b == -math.inf:
+        return a
+    m = max(a, b)
+    return m + math.log(math.exp(a - m) + math.exp(b - m))
+
+
+def case_folded_log_probs(log_probs: torch.Tensor, vocab: str) -> torch.Tensor:
+    """Merge each upper-case letter's probability into its lower-case class: ``(.., C)``.
+
+    For a case-folded label (``"hello"`` for ``"HELLO"``) the CTC loss then rewards reading the
+    letter in either case, so such labels never teach the wrong case.
+    """
+    pairs = [(vocab.index(c), vocab.index(c.upper())) for c in vocab
+             if c.islower() and c.upper() in vocab and c.upper() != c]
+    if not pairs:
+        return log_probs
+    lo = torch.tensor([p[0] for p in pairs], device=log_probs.device)
+    up = torch.tensor([p[1] for p in pairs], device=log_probs.device)
+    out = log_probs.clone()
+    out[..., lo] = torch.logaddexp(log_probs[..., lo], log_probs[..., up])
+    return out

@@ -1,0 +1,120 @@
+"""Word accuracy on labelled folders, under the literature's 36-class protocol and case-sensitive."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .recognizer import Recognizer
+
+__all__ = ["normalize36", "EvalResult", "evaluate_folder", "format_table"]
+
+_NOT36 = re.compile(r"[^a-z0-9]")
+
+
+def normalize36(text: str) -> str:
+    """The 36-class protocol: lower-case, keep only a-z and 0-9."""
+    return _NOT36.sub("", text.lower())
+
+
+@dataclass
+class EvalResult:
+    """Accuracy of one folder (fractions in [0, 1])."""
+
+    name: str
+    n: int
+    acc36: float
+    acc_cs: float | None
+    seconds: float
+    acc36_lexicon: dict[str, float] = field(default_factory=dict)
+    predictions: list[dict[str, object]] = field(default_factory=list, repr=False)
+
+
+def evaluate_folder(
+    recognizer: Recognizer,
+    folder: str | Path,
+    *,
+    limit: int | None = None,
+    lexicons: Sequence[str] = (),
+    keep_predictions: bool = False,
+) -> EvalResult:
+    """Recognise every crop of ``folder/labels.tsv`` and score it.
+
+    Case-sensitive accuracy uses ``labels_casesensitive.tsv`` when present, else ``labels.tsv``
+    (if those labels contain lower-case letters). ``lexicons`` may name ``"per-image"`` (uses the
+    folder's ``lexicon50.tsv``) or any lexicon accepted by the recognizer.
+    """
+    from .training.datasets import read_labels_tsv
+
+    root = Path(folder)
+    rows = read_labels_tsv(root / "labels.tsv")
+    cs_path = root / "labels_casesensitive.tsv"
+    cs_rows = read_labels_tsv(cs_path) if cs_path.is_file() else None
+    if cs_rows is None and any(c.islower() for _, lab in rows for c in lab):
+        cs_rows = rows
+    if limit is not None:
+        rows = rows[:limit]
+        cs_rows = cs_rows[:limit] if cs_rows else None
+    paths = [root / rel for rel, _ in rows]
+    t0 = time.perf_counter()
+    preds = recognizer(paths)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - t0
+    n = len(rows)
+    ok36 = sum(normalize36(p.text) == normalize36(lab) for p, (_, lab) in zip(preds, rows))
+    ok_cs = None
+    if cs_rows is not None:
+        ok_cs = sum(p.text == lab for p, (_, lab) in zip(preds, cs_rows)) / max(n, 1)
+    res = EvalResult(root.name, n, ok36 / max(n, 1), ok_cs, seconds)
+    for lex in lexicons:
+        lex_preds = _lexicon_predictions(recognizer, root, paths, lex)
+        res.acc36_lexicon[lex] = sum(
+            normalize36(p.text) == normalize36(lab) for p, (_, lab) in zip(lex_preds, rows)
+        ) / max(n, 1)
+    if keep_predictions:
+        res.predictions = [
+            {"path": str(p_), "label": lab, "text": p.text, "confidence": round(p.confidence, 4),
+             **({"error": p.error} if p.error else {})}
+            for p_, p, (_, lab) in zip(paths, preds, rows)
+        ]
+    return res
+
+
+def _lexicon_predictions(recognizer: Recognizer, root: Path, paths: list[Path], lex: str) -> list:
+    from .lexicon import Lexicon, read_lexicon_tsv
+
+    if lex == "per-image":
+        table = read_lexicon_tsv(root / "lexicon50.tsv")
+        rels = [str(p.relative_to(root)) for p in paths]
+        lexs = [Lexicon(table[r]) for r in rels]
+        return recognizer(paths, lexicon=lexs)  # type: ignore[arg-type]
+    return recognizer(paths, lexicon=Lexicon.load(lex))  # type: ignore[arg-type]
+
+
+def format_table(results: Sequence[EvalResult]) -> str:
+    """Markdown table in the layout of the paper's Table 2 (one column per dataset)."""
+    names = [r.name for r in results]
+    lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines.append("| images | " + " | ".join(str(r.n) for r in results) + " |")
+    lines.append("| 36-class, lexicon-free | " + " | ".join(f"{100 * r.acc36:.1f}" for r in results) + " |")
+    lexs = sorted({k for r in results for k in r.acc36_lexicon})
+    for k in lexs:
+        vals = [f"{100 * r.acc36_lexicon[k]:.1f}" if k in r.acc36_lexicon else "-" for r in results]
+        lines.append(f"| 36-class, lexicon {k} | " + " | ".join(vals) + " |")
+    lines.append("| case-sensitive, lexicon-free | " + " | ".join(
+        f"{100 * r.acc_cs:.1f}" if r.acc_cs is not None else "-" for r in results) + " |")
+    lines.append("| crops/s | " + " | ".join(f"{r.n / max(r.seconds, 1e-9):.0f}" for r in results) + " |")
+    return "\n".join(lines)
+
+
+def write_predictions(results: Sequence[EvalResult], path: str | Path) -> None:
+    """Per-sample predictions of every folder as JSON lines."""
+    with open(path, "w", encoding="utf-8") as f:
+        for r in results:
+            for row in r.predictions:
+                f.write(json.dumps({"dataset": r.name, **row}, ensure_ascii=False) + "\n")

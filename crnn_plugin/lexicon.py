@@ -1,0 +1,308 @@
+"""Lexicon-based transcription (Section 2.3 of Shi et al.): pick ``argmax_l p(l|y)`` over a lexicon.
+
+Small lexicons are scored exhaustively. Large ones are first narrowed to the nearest neighbours
+``N_delta(l')`` of the lexicon-free output ``l'`` (Levenshtein distance <= ``max_distance``), with a
+BK-tree or a vectorised RapidFuzz scan, and every candidate is then scored exactly by CTC.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from .ctc import case_folded_log_probs, sequence_log_probs
+from .errors import LexiconError
+
+if TYPE_CHECKING:
+    from .recognizer import Prediction, Recognizer
+
+__all__ = ["Lexicon", "BKTree", "LexiconMatch", "read_lexicon_tsv", "apply_lexicon", "SHIPPED_LEXICONS"]
+
+logger = logging.getLogger(__name__)
+
+#: Lexicons shipped with the package, by name.
+SHIPPED_LEXICONS = {"en-50k": "en_50k.txt"}
+
+
+class BKTree:
+    """Burkhard-Keller tree over Levenshtein distance (RapidFuzz's implementation).
+
+    ``search(q, d)`` returns every word within distance ``d`` of ``q``, visiting only the subtrees
+    whose edge label ``k`` satisfies ``|k - dist(q, node)| <= d`` (triangle inequality).
+    """
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._root: tuple[str, dict[int, object]] | None = None
+        self.size = 0
+        for w in words:
+            self.add(w)
+
+    def add(self, word: str) -> None:
+        if self._root is None:
+            self._root = (word, {})
+            self.size = 1
+            return
+        node = self._root
+        while True:
+            d = Levenshtein.distance(word, node[0])
+            if d == 0:
+                return
+            child = node[1].get(d)
+            if child is None:
+                node[1][d] = (word, {})
+                self.size += 1
+                return
+            node = child  # type: ignore[assignment]
+
+    def search(self, query: str, max_distance: int) -> list[tuple[str, int]]:
+        """``(word, distance)`` for every word with ``distance <= max_distance``."""
+        if self._root is None:
+            return []
+        out: list[tuple[str, int]] = []
+        stack = [self._root]
+        while stack:
+            word, children = stack.pop()
+            d = Levenshtein.distance(query, word)
+            if d <= max_distance:
+                out.append((word, d))
+            lo, hi = d - max_distance, d + max_distance
+            for k, child in children.items():
+                if lo <= k <= hi:
+                    stack.append(child)  # type: ignore[arg-type]
+        return out
+
+
+@dataclass(frozen=True)
+class LexiconMatch:
+    """The chosen lexicon word, its exact probability ``p(word|y)`` and how it was found."""
+
+    word: str | None
+    probability: float
+    candidates: int
+    method: str  # "exhaustive", "bktree", "scan" or "none" (no word within max_distance)
+
+
+class Lexicon:
+    """A word list for lexicon-based transcription.
+
+    Matching is case-insensitive by default: a word's probability then sums the probabilities of
+    all its case variants, and the result keeps the lexicon's spelling.
+
+    >>> lex = Lexicon(["hello", "world"])
+    >>> len(lex)
+    2
+    """
+
+    def __init__(
+        self,
+        words: Iterable[str],
+        *,
+        case_sensitive: bool = False,
+        name: str | None = None,
+        exhaustive_max: int = 1000,
+        search: str = "auto",
+    ) -> None:
+        if search not in ("auto", "bktree", "scan"):
+            raise ValueError("search must be 'auto', 'bktree' or 'scan'")
+        self.case_sensitive = case_sensitive
+        self.name = name or "lexicon"
+        self.exhaustive_max = exhaustive_max
+        self.search_method = search
+        seen: dict[str, str] = {}
+        for w in words:
+            if not isinstance(w, str):
+                raise LexiconError(f"{self.name}: words must be strings, got {type(w).__name__}")
+            w = w.strip()
+            if w:
+                seen.setdefault(w if case_sensitive else w.lower(), w)
+        if not seen:
+            raise LexiconError(f"{self.name}: the lexicon is empty")
+        self._keys = list(seen)  # matching keys (lower-cased unless case_sensitive)
+        self._spelling = seen
+        self._bktree: BKTree | None = None
+        self._vocab_cache: dict[str, list[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        return (word if self.case_sensitive else word.lower()) in self._spelling
+
+    @property
+    def words(self) -> list[str]:
+        """The words, in the lexicon's own spelling."""
+        return [self._spelling[k] for k in self._keys]
+
+    @classmethod
+    def load(cls, source: str | os.PathLike[str], **kwargs: object) -> Lexicon:
+        """Read a shipped lexicon by name (``"en-50k"``) or a UTF-8 file, one word a line.
+
+        Blank lines and lines starting with ``#`` are ignored. Errors name the file and line.
+        """
+        name = str(source)
+        if name in SHIPPED_LEXICONS:
+            data = files("crnn_plugin.data").joinpath(SHIPPED_LEXICONS[name]).read_bytes()
+            label = name
+        else:
+            path = Path(source)
+            if path.is_dir():
+                raise LexiconError(f"{path}: is a directory, not a lexicon file")
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError as e:
+                known = ", ".join(SHIPPED_LEXICONS)
+                raise LexiconError(f"{path}: lexicon file not found (shipped lexicons: {known})") from e
+            except OSError as e:
+                raise LexiconError(f"{path}: cannot read lexicon file ({e.strerror or e})") from e
+            label = str(path)
+        words = []
+        for lineno, raw in enumerate(data.split(b"\n"), 1):
+            try:
+                line = raw.decode("utf-8").strip().lstrip("\ufeff")
+            except UnicodeDecodeError as e:
+                raise LexiconError(f"{label}:{lineno}: not valid UTF-8 ({e.reason})") from e
+            if "\x00" in line:
+                raise LexiconError(f"{label}:{lineno}: contains a NUL byte (binary file?)")
+            if line and not line.startswith("#"):
+                words.append(line)
+        return cls(words, name=label, **kwargs)  # type: ignore[arg-type]
+
+    def _usable(self, vocab: str) -> list[str]:
+        """Matching keys spellable in ``vocab`` (words with other characters are skipped, logged)."""
+        if vocab not in self._vocab_cache:
+            chars = set(vocab)
+            if not self.case_sensitive:
+                chars |= {c.lower() for c in vocab}
+            keep = [k for k in self._keys if set(k) <= chars]
+            if len(keep) < len(self._keys):
+                logger.warning("%s: %d of %d words use characters outside the model's vocab and are "
+                               "skipped", self.name, len(self._keys) - len(keep), len(self._keys))
+            if not keep:
+                raise LexiconError(f"{self.name}: no word can be written with the model's vocab")
+            self._vocab_cache[vocab] = keep
+        return self._vocab_cache[vocab]
+
+    def candidates(self, query: str, max_distance: int, vocab: str, *, method: str | None = None) -> list[str]:
+        """Keys within Levenshtein distance ``max_distance`` of ``query`` (BK-tree or RapidFuzz scan)."""
+        keys = self._usable(vocab)
+        q = query if self.case_sensitive else query.lower()
+        method = method or self._method(len(keys))
+        if method == "bktree":
+            if self._bktree is None:
+                self._bktree = BKTree(keys)
+            return [w for w, _ in self._bktree.search(q, max_distance)]
+        hits = process.extract(q, keys, scorer=Levenshtein.distance, score_cutoff=max_distance,
+                               limit=None)
+        return [w for w, _, _ in hits]
+
+    def _method(self, n: int) -> str:
+        if self.search_method != "auto":
+            return self.search_method
+        return "scan" if n <= 20_000 else "bktree"
+
+    def match(
+        self,
+        log_probs: torch.Tensor,
+        raw_text: str,
+        vocab: str,
+        *,
+        max_distance: int = 3,
+    ) -> LexiconMatch:
+        """Best word for one crop's ``(T, C)`` log-probabilities (blank last)."""
+        keys = self._usable(vocab)
+        if len(keys) <= self.exhaustive_max:
+            cands, method = keys, "exhaustive"
+        else:
+            method = self._method(len(keys))
+            cands = self.candidates(raw_text, max_distance, vocab, method=method)
+        if not cands:
+            return LexiconMatch(None, 0.0, 0, "none")
+        scores = score_words(log_probs, cands, vocab, case_sensitive=self.case_sensitive)
+        best = int(torch.argmax(scores))
+        p = float(torch.exp(scores[best]))
+        if p == 0.0 and not torch.isfinite(scores[best]):
+            return LexiconMatch(None, 0.0, len(cands), method)
+        return LexiconMatch(self._spelling[cands[best]], p, len(cands), method)
+
+
+def score_words(log_probs: torch.Tensor, words: Sequence[str], vocab: str, *, case_sensitive: bool) -> torch.Tensor:
+    """Exact ``log p(word|y)`` of each word for one crop's ``(T, C)`` log-probs, in one CTC pass.
+
+    Case-insensitive scoring merges each upper-case class into its lower-case class first, so the
+    score sums the probabilities of every case variant of the word.
+    """
+    if not case_sensitive:
+        log_probs = case_folded_log_probs(log_probs, vocab)
+    index = {c: i for i, c in enumerate(vocab)}
+    labels = [[index[c] for c in w] for w in words]
+    return sequence_log_probs(log_probs, labels)
+
+
+def read_lexicon_tsv(path: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """Per-image lexicons: ``path<TAB>w1,w2,...`` lines (the benchmarks' ``lexicon50.tsv``)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise LexiconError(f"{path}: cannot read per-image lexicon file ({e.strerror or e})") from e
+    out: dict[str, list[str]] = {}
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as e:
+            raise LexiconError(f"{path}:{lineno}: not valid UTF-8 ({e.reason})") from e
+        if not line.strip() or line.startswith("#"):
+            continue
+        if "\t" not in line:
+            raise LexiconError(f"{path}:{lineno}: expected 'path<TAB>word1,word2,...'")
+        key, words = line.split("\t", 1)
+        out[key] = [w for w in words.split(",") if w.strip()]
+    return out
+
+
+def apply_lexicon(
+    recognizer: Recognizer,
+    tensors: Sequence[torch.Tensor],
+    lexicon: Lexicon | Sequence[Lexicon | None] | str | os.PathLike[str],
+    items: Sequence[object] = (),
+    *,
+    max_distance: int = 3,
+) -> list[Prediction]:
+    """Lexicon-based predictions for pre-processed crops (one lexicon for all, or one per crop)."""
+    from .recognizer import Prediction
+
+    if isinstance(lexicon, (str, os.PathLike)):
+        lexicon = Lexicon.load(lexicon)
+    lexs: Sequence[Lexicon | None]
+    if isinstance(lexicon, Lexicon):
+        lexs = [lexicon] * len(tensors)
+    else:
+        lexs = list(lexicon)
+        if len(lexs) != len(tensors):
+            raise LexiconError(f"{len(lexs)} lexicons given for {len(tensors)} crops")
+    vocab = recognizer.config.vocab
+    out: list[Prediction] = []
+    for (lp, dec), lex in zip(recognizer.log_probs_and_decode(tensors), lexs):
+        if lex is None:
+            out.append(Prediction(dec.text, dec.confidence, dec.char_confidences, raw_text=dec.text))
+            continue
+        m = lex.match(lp, dec.text, vocab, max_distance=max_distance)
+        if m.word is None:
+            out.append(Prediction(dec.text, dec.confidence, dec.char_confidences, raw_text=dec.text,
+                                  lexicon_used=False,
+                                  extra={"lexicon": "no word within max_distance", "candidates": 0}))
+        else:
+            out.append(Prediction(m.word, m.probability, (), raw_text=dec.text, lexicon_used=True,
+                                  extra={"candidates": m.candidates, "method": m.method}))
+    return out

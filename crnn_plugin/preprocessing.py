@@ -1,0 +1,176 @@
+"""Image loading and pre-processing: any input and PIL mode to a normalised ``(3, 32, W)`` tensor.
+
+Crops are resized to height 32 keeping their aspect ratio (the width is clamped to the model's
+``[min_width, max_width]``) and batched with crops of similar width, so padding stays small.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+__all__ = ["ImageInput", "load_image", "to_rgb", "resize_height", "to_tensor", "pad_batch", "width_buckets"]
+
+#: What the recognizer accepts: a path, encoded bytes, a PIL image, or an RGB ``uint8`` array.
+ImageInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
+
+_WHITE = (255, 255, 255)
+
+
+def load_image(item: ImageInput, *, name: str | None = None) -> Image.Image:
+    """Read any supported input into an RGB PIL image.
+
+    - paths and ``bytes``: decoded with Pillow, EXIF orientation applied;
+    - numpy arrays: ``(H, W)`` grey, ``(H, W, 1)``, ``(H, W, 3)`` **RGB** or ``(H, W, 4)`` RGBA;
+      ``uint8``, ``uint16`` (scaled by 1/257), ``bool`` or floats in ``[0, 1]``;
+    - PIL images of any mode (see :func:`to_rgb`).
+
+    Raises :class:`ImageError` naming the input for unreadable, empty or 0-pixel images.
+    """
+    label = name or _describe(item)
+    if isinstance(item, Image.Image):
+        img = item
+    elif isinstance(item, np.ndarray):
+        img = _from_array(item, label)
+    elif isinstance(item, (bytes, bytearray)):
+        img = _decode(io.BytesIO(item), label)
+    elif isinstance(item, (str, os.PathLike)):
+        path = Path(item)
+        if path.is_dir():
+            raise ImageError(f"{label}: is a directory, not an image")
+        try:
+            size = path.stat().st_size
+        except OSError as e:
+            raise ImageError(f"{label}: cannot read file ({e.strerror or e})") from e
+        if size == 0:
+            raise ImageError(f"{label}: empty file (0 bytes)")
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise ImageError(f"{label}: cannot read file ({e.strerror or e})") from e
+        img = _decode(io.BytesIO(data), label)
+    else:
+        raise ImageError(f"{label}: unsupported input type {type(item).__name__}")
+    if img.width == 0 or img.height == 0:
+        raise ImageError(f"{label}: image has 0 pixels ({img.width}x{img.height})")
+    return to_rgb(img)
+
+
+def _describe(item: object) -> str:
+    if isinstance(item, (str, os.PathLike)):
+        return str(item)
+    if isinstance(item, np.ndarray):
+        return f"array{tuple(item.shape)}"
+    if isinstance(item, Image.Image):
+        return f"PIL image {item.mode} {item.width}x{item.height}"
+    return type(item).__name__
+
+
+def _decode(stream: io.BytesIO, label: str) -> Image.Image:
+    try:
+        img = Image.open(stream)
+        img.seek(0)  # first frame of animations
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+    except UnidentifiedImageError as e:
+        raise ImageError(f"{label}: not a recognised image format") from e
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{label}: image too large to decode safely ({e})") from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{label}: corrupt or truncated image ({e})") from e
+    return img
+
+
+def _from_array(arr: np.ndarray, label: str) -> Image.Image:
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ImageError(f"{label}: expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ImageError(f"{label}: image has 0 pixels ({arr.shape[1]}x{arr.shape[0]})")
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    elif arr.dtype == np.uint16:
+        arr = (arr.astype(np.float32) / 257.0).round().astype(np.uint8)
+    elif np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise ImageError(f"{label}: array contains NaN or infinity")
+        arr = (np.clip(arr, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        raise ImageError(f"{label}: unsupported array dtype {arr.dtype}")
+    return Image.fromarray(np.ascontiguousarray(arr))
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any PIL mode to RGB.
+
+    Transparency (RGBA, LA, PA, P with a transparent colour) is composited on white; 16- and
+    32-bit integer modes are scaled from their full range; float (``F``) images in ``[0, 1]`` are
+    scaled to 255, otherwise clipped to ``[0, 255]``; CMYK, YCbCr, LAB, HSV and 1-bit convert.
+    """
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        if mode.startswith("I;16"):
+            arr = arr / 257.0
+        elif mode == "I":
+            arr = arr / 257.0 if arr.max(initial=0) > 255 else arr
+        elif arr.max(initial=0) <= 1.0:
+            arr = arr * 255.0
+        return Image.fromarray(np.clip(arr, 0, 255).round().astype(np.uint8)).convert("RGB")
+    if mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGB", rgba.size, _WHITE)
+        bg.paste(rgba, mask=rgba.getchannel("A"))
+        return bg
+    return img.convert("RGB")
+
+
+def resize_height(img: Image.Image, *, height: int = 32, min_width: int = 8, max_width: int = 800) -> Image.Image:
+    """Resize to ``height`` keeping the aspect ratio, width clamped to ``[min_width, max_width]``."""
+    w, h = img.size
+    new_w = int(round(w * height / h))
+    new_w = max(min_width, min(max_width, new_w))
+    if h > 4 * height and w > 4 * new_w:
+        img = img.reduce(max(1, min(h // (2 * height), w // (2 * new_w))))  # fast pre-shrink
+    return img.resize((new_w, height), Image.Resampling.BILINEAR)
+
+
+def to_tensor(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """RGB PIL image to a normalised float tensor ``(3, H, W)``."""
+    arr = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy())  # (H, W, 3)
+    x = arr.permute(2, 0, 1).float().div_(255.0)
+    m = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+    return x.sub_(m).div_(s)
+
+
+def pad_batch(tensors: Sequence[torch.Tensor], mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Stack ``(3, H, W_i)`` tensors into ``(N, 3, H, max W)``, padding on the right with black."""
+    width = max(t.shape[-1] for t in tensors)
+    pad = (-torch.tensor(mean, dtype=torch.float32) / torch.tensor(std, dtype=torch.float32)).view(-1, 1, 1)
+    out = pad.expand(len(tensors), tensors[0].shape[0], tensors[0].shape[1], width).clone()
+    for i, t in enumerate(tensors):
+        out[i, :, :, : t.shape[-1]] = t
+    return out
+
+
+def width_buckets(widths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar width (sorted by width), at most ``batch_size`` each."""
+    order = sorted(range(len(widths)), key=lambda i: widths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

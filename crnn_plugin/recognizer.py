@@ -1,0 +1,229 @@
+"""The Recognizer: pre-process -> CRNN -> CTC decoding, on CPU or CUDA, in input order."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from PIL import Image
+
+from .ctc import Decoded, beam_search, best_path
+from .errors import ImageError
+from .model import CRNN, num_frames
+from .preprocessing import ImageInput, load_image, pad_batch, resize_height, to_tensor, width_buckets
+from .vocab import Tokenizer
+
+__all__ = ["Prediction", "Recognizer", "resolve_device"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Result for one crop.
+
+    ``error`` is ``None`` on success; for an input that could not be read it holds the message,
+    ``text`` is ``""`` and ``confidence`` is ``0.0``. Lexicon fields are set when a lexicon was used.
+    """
+
+    text: str
+    confidence: float
+    char_confidences: tuple[float, ...] = ()
+    error: str | None = None
+    raw_text: str | None = None  # lexicon-free text when a lexicon was applied
+    lexicon_used: bool = False
+    extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when the crop was read and recognised."""
+        return self.error is None
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; anything else goes to ``torch.device``."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+class Recognizer:
+    """Recognise word crops of any width with a CRNN.
+
+    >>> rec = Recognizer.from_pretrained()           # shipped weights, offline
+    >>> rec(["examples/crops/hello.png"])[0].text    # doctest: +SKIP
+    'hello'
+
+    Inputs: paths, encoded bytes, PIL images (any mode) or numpy arrays in **RGB** order
+    (see :func:`crnn_plugin.preprocessing.load_image`). Crops are resized to height 32 keeping the
+    aspect ratio and batched by width. Results come back in input order.
+    """
+
+    def __init__(
+        self,
+        model: CRNN,
+        *,
+        device: str | torch.device = "auto",
+        batch_size: int = 64,
+        amp: bool = True,
+        beam_width: int | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.config = model.config
+        self.tokenizer = Tokenizer(model.config.vocab)
+        self.batch_size = batch_size
+        self.amp = amp
+        self.beam_width = beam_width
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike[str] | None = None,
+        *,
+        revision: str | None = None,
+        device: str | torch.device = "auto",
+        batch_size: int = 64,
+        **kwargs: object,
+    ) -> Recognizer:
+        """Load weights (folder, shipped name or Hub repo id) and wrap them in a Recognizer."""
+        from .hub import from_pretrained
+
+        model = from_pretrained(name_or_path, revision=revision, **kwargs)  # type: ignore[arg-type]
+        return cls(model, device=device, batch_size=batch_size)
+
+    # -- pre-processing -------------------------------------------------------------------------
+    def prepare(self, image: ImageInput) -> torch.Tensor:
+        """One input to a normalised ``(3, 32, W)`` tensor; raises :class:`ImageError`."""
+        img = load_image(image)
+        return self._prepare_pil(img)
+
+    def _prepare_pil(self, img: Image.Image) -> torch.Tensor:
+        c = self.config
+        img = resize_height(img, height=c.input_height, min_width=c.min_width, max_width=c.max_width)
+        if c.in_channels == 1:
+            img = img.convert("L").convert("RGB")
+        x = to_tensor(img, c.mean * (3 // len(c.mean)), c.std * (3 // len(c.std)))
+        return x[:1] if c.in_channels == 1 else x
+
+    # -- inference --------------------------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager[object]:
+        if self.amp and self.device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.autocast("cuda", dtype=dtype)
+        return contextlib.nullcontext()
+
+    @torch.inference_mode()
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
+        """Model output ``(N, T, C)`` in float32 for a padded batch ``(N, 3, 32, W)``."""
+        batch = batch.to(self.device, non_blocking=True)
+        with self._autocast():
+            out = self.model(batch)
+        return out.float()
+
+    def decode(self, logits: torch.Tensor, beam_width: int | None = None) -> list[Decoded]:
+        """CTC-decode ``(N, T, C)`` logits: best path, or prefix beam search when ``beam_width``."""
+        bw = beam_width if beam_width is not None else self.beam_width
+        if bw and bw > 1:
+            return beam_search(logits, self.tokenizer, beam_width=bw)
+        return best_path(logits, self.tokenizer)
+
+    def predict_tensors(
+        self, tensors: Sequence[torch.Tensor], *, beam_width: int | None = None
+    ) -> list[Decoded]:
+        """Recognise already pre-processed ``(3, 32, W_i)`` tensors, batched by width, in order."""
+        results: list[Decoded | None] = [None] * len(tensors)
+        widths = [t.shape[-1] for t in tensors]
+        for idx in width_buckets(widths, self.batch_size):
+            batch = pad_batch([tensors[i] for i in idx], self.config.mean, self.config.std)
+            decoded = self.decode(self.logits(batch), beam_width)
+            for i, d in zip(idx, decoded):
+                results[i] = d
+        return [r for r in results if r is not None]
+
+    def log_probs_and_decode(
+        self, tensors: Sequence[torch.Tensor]
+    ) -> list[tuple[torch.Tensor, Decoded]]:
+        """Per crop: log-probabilities ``(T_i, C)`` (frames of its own width) and best path."""
+        results: list[tuple[torch.Tensor, Decoded] | None] = [None] * len(tensors)
+        widths = [t.shape[-1] for t in tensors]
+        for idx in width_buckets(widths, self.batch_size):
+            batch = pad_batch([tensors[i] for i in idx], self.config.mean, self.config.std)
+            logits = self.logits(batch)
+            decoded = best_path(logits, self.tokenizer)
+            lp = logits.log_softmax(-1)
+            for j, (i, d) in enumerate(zip(idx, decoded)):
+                results[i] = (lp[j, : num_frames(widths[i])], d)
+        return [r for r in results if r is not None]
+
+    def __call__(
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        *,
+        beam_width: int | None = None,
+        errors: str = "return",
+        lexicon: object = None,
+    ) -> list[Prediction]:
+        """Recognise one input or a sequence of inputs; returns one :class:`Prediction` each.
+
+        ``errors="return"`` (default) reports an unreadable input in its own ``Prediction.error``
+        and keeps every other result; ``errors="raise"`` raises the first :class:`ImageError`.
+        A single input (not in a list) that cannot be read always raises.
+        """
+        if errors not in ("return", "raise"):
+            raise ValueError("errors must be 'return' or 'raise'")
+        single = not isinstance(images, (list, tuple))
+        items: Sequence[ImageInput] = [images] if single else images  # type: ignore[list-item]
+        tensors: list[torch.Tensor] = []
+        ok_idx: list[int] = []
+        out: list[Prediction | None] = [None] * len(items)
+        for i, item in enumerate(items):
+            try:
+                tensors.append(self.prepare(item))
+                ok_idx.append(i)
+            except ImageError as e:
+                if single or errors == "raise":
+                    raise
+                logger.warning("skipping input %d: %s", i, e)
+                out[i] = Prediction(text="", confidence=0.0, error=str(e))
+        if lexicon is not None:
+            from .lexicon import apply_lexicon
+
+            preds = apply_lexicon(self, tensors, lexicon, [items[i] for i in ok_idx])
+        else:
+            preds = [
+                Prediction(d.text, d.confidence, d.char_confidences)
+                for d in self.predict_tensors(tensors, beam_width=beam_width)
+            ]
+        for i, p in zip(ok_idx, preds):
+            out[i] = p
+        return [p for p in out if p is not None]
+
+    def iter_batches(self, items: Sequence[ImageInput]) -> Iterator[tuple[int, Prediction]]:
+        """Yield ``(index, Prediction)`` batch by batch (useful for progress reporting)."""
+        for start in range(0, len(items), self.batch_size * 4):
+            chunk = items[start : start + self.batch_size * 4]
+            for j, p in enumerate(self(list(chunk))):
+                yield start + j, p
+
+    def with_options(self, **changes: object) -> Recognizer:
+        """A copy sharing the model, with other options (``batch_size``, ``beam_width``, ``amp``)."""
+        new = Recognizer(self.model, device=self.device)
+        for k, v in changes.items():
+            if not hasattr(new, k):
+                raise AttributeError(k)
+            setattr(new, k, v)
+        return new
+
+

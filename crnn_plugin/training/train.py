@@ -1,0 +1,382 @@
+"""Training: ``python -m crnn_plugin.train CONFIG`` or ``crnn-plugin train CONFIG``.
+
+One loop (AMP on GPU, gradient clipping, warmup + cosine learning rate), atomic resumable
+checkpoints every few minutes, periodic validation, a CSV log, DDP through ``torchrun``, and the
+final model written with ``save_pretrained``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..config import PRESETS, CRNNConfig
+from ..model import CRNN
+from ..ctc import case_folded_log_probs
+from ..vocab import Tokenizer
+
+__all__ = ["SourceConfig", "TrainConfig", "train", "main", "case_folded_log_probs"]
+
+logger = logging.getLogger("crnn_plugin.train")
+
+
+@dataclass
+class SourceConfig:
+    """A training source. ``kind="synth"`` renders words; ``kind="folder"`` reads a dataset
+    (``labels.tsv`` folder, docTR folder or LMDB). ``case_sensitive=False`` marks case-folded
+    labels, trained with upper/lower-case probabilities summed so they never teach a case."""
+
+    kind: str = "synth"
+    path: str | None = None
+    labels: str | None = None
+    weight: float = 1.0
+    augment: bool = True
+    case_sensitive: bool = True
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; stored inside every checkpoint."""
+
+    arch: str = "crnn_small"
+    vocab: str | None = None
+    sources: list[SourceConfig] = field(default_factory=lambda: [SourceConfig()])
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 500
+    max_steps: int = 100_000
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 5.0
+    doctr_fraction: float = 0.2
+    max_width: int = 400
+    width_jitter: float = 0.15
+    seed: int = 0
+    workers: int = 1
+    threads: int = 1
+    out_dir: str = "runs/crnn_small"
+    init_from: str | None = None
+    checkpoint_every_s: float = 300.0
+    val_every_s: float = 900.0
+    val_dirs: list[str] = field(default_factory=list)
+    val_limit: int | None = 1000
+    log_every: int = 50
+    amp: bool = True
+    stop_after_s: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown training config keys: {unknown}")
+        data = dict(data)
+        if "sources" in data:
+            data["sources"] = [SourceConfig(**s) for s in data["sources"]]
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        """Read a JSON or TOML config file."""
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".toml":
+            import tomllib
+
+            return cls.from_dict(tomllib.loads(text))
+        return cls.from_dict(json.loads(text))
+
+    def model_config(self) -> CRNNConfig:
+        if self.arch not in PRESETS:
+            raise ValueError(f"unknown arch {self.arch!r}; known: {sorted(PRESETS)}")
+        base = PRESETS[self.arch]
+        return dataclasses.replace(base, vocab=self.vocab) if self.vocab else base
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup, then cosine decay to ``min_lr_ratio * lr`` at ``max_steps``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    ratio = cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return cfg.lr * ratio
+
+
+def batch_loss(logits: torch.Tensor, labels: Sequence[str], case_insensitive: Sequence[bool],
+               tokenizer: Tokenizer) -> torch.Tensor:
+    """Mean CTC loss (per target char, like ``F.ctc_loss``'s ``"mean"``) of ``(N, T, C)`` logits."""
+    lp = logits.float().log_softmax(-1)
+    if any(case_insensitive):
+        mask = torch.tensor(case_insensitive, device=lp.device).view(-1, 1, 1)
+        lp = torch.where(mask, case_folded_log_probs(lp, tokenizer.vocab), lp)
+        labels = [lab.lower() if ci else lab for lab, ci in zip(labels, case_insensitive)]
+    targets, lengths = tokenizer.encode_batch(labels)
+    n, t = lp.shape[:2]
+    return F.ctc_loss(
+        lp.transpose(0, 1), targets.to(lp.device), torch.full((n,), t, dtype=torch.long),
+        lengths, blank=tokenizer.blank, reduction="mean", zero_infinity=True,
+    )
+
+
+def _build_sources(cfg: TrainConfig, vocab: str) -> list[Any]:
+    from .datasets import open_dataset
+    from .loader import WeightedSource
+
+    out = []
+    for s in cfg.sources:
+        if s.weight <= 0:
+            continue
+        if s.kind == "synth":
+            from .synth import SynthWordGenerator
+
+            gen = SynthWordGenerator(vocab, seed=cfg.seed)
+            out.append(WeightedSource(gen, s.weight, augment=False, name="synth", infinite=True))
+        elif s.kind == "folder":
+            if not s.path:
+                raise ValueError("folder source needs a path")
+            ds = open_dataset(s.path, labels=s.labels, vocab=vocab)
+            if len(ds) == 0:
+                raise ValueError(f"{s.path}: no usable samples")
+            out.append(WeightedSource(ds, s.weight, augment=s.augment, case_sensitive=s.case_sensitive,
+                                      name=str(s.path)))
+        else:
+            raise ValueError(f"unknown source kind {s.kind!r}")
+    return out
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def validate(model: CRNN, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
+    """36-class and case-sensitive accuracy on ``cfg.val_dirs`` (first ``val_limit`` crops each)."""
+    from ..evaluate import evaluate_folder
+    from ..recognizer import Recognizer
+
+    was_training = model.training
+    rec = Recognizer(model, device=device, batch_size=64)
+    out: dict[str, float] = {}
+    for d in cfg.val_dirs:
+        if not Path(d).is_dir():
+            logger.warning("validation folder %s not found; skipped", d)
+            continue
+        r = evaluate_folder(rec, d, limit=cfg.val_limit)
+        out[f"{r.name}/acc36"] = r.acc36
+        if r.acc_cs is not None:
+            out[f"{r.name}/acc_cs"] = r.acc_cs
+    model.train(was_training)
+    return out
+
+
+def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
+    """Train (or resume) and return the folder of the final ``save_pretrained`` model."""
+    from torch.utils.data import DataLoader
+
+    from ..hub import from_pretrained, save_pretrained
+    from .loader import BatchStream
+
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = int(os.environ.get("RANK", "0"))
+    if distributed:
+        import torch.distributed as dist
+
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed + rank)
+    random.seed(cfg.seed + rank)
+
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / "checkpoint.pt"
+    mcfg = cfg.model_config()
+    tokenizer = Tokenizer(mcfg.vocab)
+    model = CRNN(mcfg).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, cfg) / cfg.lr)
+    step, seconds_done = 0, 0.0
+    if resume and ckpt_path.is_file():
+        ck = torch.load(ckpt_path, map_location=device, weights_only=True)
+        model.load_state_dict(ck["model"])
+        optimizer.load_state_dict(ck["optimizer"])
+        scheduler.load_state_dict(ck["scheduler"])
+        step, seconds_done = int(ck["step"]), float(ck.get("seconds", 0.0))
+        _set_rng_state(ck["rng"])
+        for g in optimizer.param_groups:  # a changed config (lr, max_steps) takes effect on resume
+            g["lr"] = lr_at(step, cfg)
+        scheduler.base_lrs = [cfg.lr for _ in scheduler.base_lrs]
+        logger.info("resumed from %s at step %d", ckpt_path, step)
+    elif cfg.init_from:
+        init = from_pretrained(cfg.init_from)
+        model.load_state_dict(init.state_dict())
+        logger.info("initialised from %s", cfg.init_from)
+
+    ddp_model: torch.nn.Module = model
+    if distributed:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if device.type == "cuda" else None)
+
+    sources = _build_sources(cfg, mcfg.vocab)
+    pool = 4
+    stream = BatchStream(
+        sources, batch_size=cfg.batch_size, mean=mcfg.mean, std=mcfg.std, seed=cfg.seed, rank=rank,
+        start_group=step // pool, pool=pool, doctr_fraction=cfg.doctr_fraction,
+        max_width=cfg.max_width, width_jitter=cfg.width_jitter,
+    )
+    loader = DataLoader(stream, batch_size=None, num_workers=cfg.workers,
+                        pin_memory=device.type == "cuda",
+                        persistent_workers=False, prefetch_factor=2 if cfg.workers > 0 else None)
+    use_amp = cfg.amp and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+
+    log_path = out_dir / "train_log.csv"
+    new_log = not log_path.exists()
+    log_f = open(log_path, "a", newline="")
+    log = csv.writer(log_f)
+    if new_log:
+        log.writerow(["step", "hours", "loss", "lr", "crops_per_s", "metrics"])
+    t_start = time.time()
+    last_ckpt = last_val = time.time()
+    skip = step % pool
+    run_loss, run_n, run_crops, t_log = 0.0, 0, 0, time.time()
+
+    def checkpoint() -> None:
+        if rank != 0:
+            return
+        _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                      "scheduler": scheduler.state_dict(), "step": step,
+                      "seconds": seconds_done + time.time() - t_start, "rng": _rng_state(),
+                      "train_config": dataclasses.asdict(cfg), "model_config": mcfg.to_dict()},
+                     ckpt_path)
+        logger.info("checkpoint at step %d", step)
+
+    model.train()
+    try:
+        for group in loader:
+            for batch in group[skip:]:
+                if step >= cfg.max_steps:
+                    break
+                x = batch.images.to(device, non_blocking=True)
+                if device.type == "cuda":
+                    x = x.contiguous(memory_format=torch.channels_last)
+                ctx = torch.autocast("cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext()
+                with ctx:
+                    logits = ddp_model(x)
+                loss = batch_loss(logits, batch.labels, batch.case_insensitive, tokenizer)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                step += 1
+                run_loss += loss.item()
+                run_n += 1
+                run_crops += x.shape[0]
+                if step % cfg.log_every == 0 and rank == 0:
+                    dt = time.time() - t_log
+                    hours = (seconds_done + time.time() - t_start) / 3600
+                    log.writerow([step, f"{hours:.3f}", f"{run_loss / run_n:.4f}",
+                                  f"{scheduler.get_last_lr()[0]:.2e}", f"{run_crops / dt:.1f}", ""])
+                    log_f.flush()
+                    logger.info("step %d loss %.4f lr %.2e %.1f crops/s", step, run_loss / run_n,
+                                scheduler.get_last_lr()[0], run_crops / dt)
+                    run_loss, run_n, run_crops, t_log = 0.0, 0, 0, time.time()
+                now = time.time()
+                if now - last_ckpt >= cfg.checkpoint_every_s:
+                    checkpoint()
+                    last_ckpt = now
+                if rank == 0 and cfg.val_dirs and now - last_val >= cfg.val_every_s:
+                    metrics = validate(model, cfg, device)
+                    hours = (seconds_done + time.time() - t_start) / 3600
+                    log.writerow([step, f"{hours:.3f}", "", "", "", json.dumps(metrics)])
+                    log_f.flush()
+                    logger.info("validation at step %d: %s", step, metrics)
+                    last_val = time.time()
+                    t_log = time.time()
+                if cfg.stop_after_s is not None and now - t_start >= cfg.stop_after_s:
+                    break
+            skip = 0
+            if step >= cfg.max_steps or (
+                    cfg.stop_after_s is not None and time.time() - t_start >= cfg.stop_after_s):
+                break
+    finally:
+        checkpoint()
+        log_f.close()
+    final = out_dir / "final"
+    if rank == 0:
+        save_pretrained(model.eval(), final)
+    if distributed:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    return final
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``crnn-plugin train CONFIG [--out-dir DIR] [--max-steps N] [--no-resume]``."""
+    p = argparse.ArgumentParser(prog="crnn-plugin train", description=__doc__)
+    p.add_argument("config", help="training config (.json or .toml)")
+    p.add_argument("--out-dir", help="override out_dir")
+    p.add_argument("--max-steps", type=int, help="override max_steps")
+    p.add_argument("--stop-after", type=float, help="stop (and checkpoint) after this many seconds")
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                   help="override any config key, e.g. --set lr=5e-4 --set workers=4")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    cfg = TrainConfig.load(args.config)
+    overrides: dict[str, Any] = {}
+    for kv in args.set:
+        k, _, v = kv.partition("=")
+        overrides[k] = json.loads(v)
+    if args.out_dir:
+        overrides["out_dir"] = args.out_dir
+    if args.max_steps is not None:
+        overrides["max_steps"] = args.max_steps
+    if args.stop_after is not None:
+        overrides["stop_after_s"] = args.stop_after
+    if overrides:
+        d = dataclasses.asdict(cfg)
+        d.update(overrides)
+        cfg = TrainConfig.from_dict(d)
+    final = train(cfg, resume=not args.no_resume)
+    logger.info("final model saved to %s", final)
+    return 0

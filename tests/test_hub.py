@@ -1,0 +1,129 @@
+"""save_pretrained / from_pretrained: exact round trip, strict loading, real huggingface_hub paths."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+
+from crnn_plugin import CRNN, ConfigError, WeightsError, from_pretrained, save_pretrained
+from crnn_plugin.hub import DEFAULT_MODEL, shipped_models
+
+
+def test_round_trip_is_bit_exact(tiny_model: CRNN, tmp_path: Path) -> None:
+    save_pretrained(tiny_model, tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    loaded = from_pretrained(tmp_path / "m")
+    a, b = tiny_model.state_dict(), loaded.state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert loaded.config == tiny_model.config
+    x = torch.randn(2, 3, 32, 77)
+    assert torch.equal(tiny_model(x), loaded(x))
+
+
+def test_safetensors_header(tiny_model: CRNN, tmp_path: Path) -> None:
+    save_pretrained(tiny_model, tmp_path)
+    raw = (tmp_path / "model.safetensors").read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    assert header["__metadata__"]["format"] == "pt"
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    assert set(tensors) == set(tiny_model.state_dict())
+    assert tensors["classifier.weight"]["dtype"] == "F32"
+    assert tensors["classifier.weight"]["shape"] == list(tiny_model.classifier.weight.shape)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["vocab"] == tiny_model.vocab and cfg["arch"] == "tiny"
+
+
+def test_missing_folder_and_files(tiny_model: CRNN, tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="not a folder, a shipped model"):
+        from_pretrained(str(tmp_path / "nope"))
+    save_pretrained(tiny_model, tmp_path / "m")
+    (tmp_path / "m" / "model.safetensors").unlink()
+    with pytest.raises(WeightsError, match="missing model.safetensors"):
+        from_pretrained(tmp_path / "m")
+
+
+def test_config_weights_mismatch_names_keys(tiny_model: CRNN, tmp_path: Path) -> None:
+    save_pretrained(tiny_model, tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["hidden_size"] = 24
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(WeightsError, match=r"shape mismatches.*classifier\.weight") as e:
+        from_pretrained(tmp_path)
+    assert "model.safetensors" in str(e.value) and "config.json" in str(e.value)
+    cfg["hidden_size"] = 16
+    cfg["batchnorm"] = "paper"
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(WeightsError, match="unexpected tensors"):
+        from_pretrained(tmp_path)
+
+
+def test_unknown_config_key_and_bad_json(tiny_model: CRNN, tmp_path: Path) -> None:
+    save_pretrained(tiny_model, tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["dropout_rate"] = 0.1
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ConfigError, match=r"config.json: unknown config keys \['dropout_rate'\]"):
+        from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        from_pretrained(tmp_path)
+
+
+def test_corrupt_safetensors(tiny_model: CRNN, tmp_path: Path) -> None:
+    save_pretrained(tiny_model, tmp_path)
+    data = (tmp_path / "model.safetensors").read_bytes()
+    (tmp_path / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="not a valid safetensors file"):
+        from_pretrained(tmp_path)
+
+
+def _populate_hf_cache(cache: Path, repo_id: str, src: Path, commit: str, ref: str = "main") -> Path:
+    """Lay out files exactly as huggingface_hub's cache does (blobs, snapshots, refs)."""
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    (repo / "blobs").mkdir(exist_ok=True)
+    for f in src.iterdir():
+        shutil.copy(f, repo / "blobs" / f"{commit[:8]}-{f.name}")
+        (snap / f.name).symlink_to(Path("../../blobs") / f"{commit[:8]}-{f.name}")
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / ref).write_text(commit)
+    return snap
+
+
+def test_load_from_hf_cache_offline(tiny_model: CRNN, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real huggingface_hub snapshot_download resolves the cache with HF_HUB_OFFLINE=1 (no mock)."""
+    import huggingface_hub.constants as hf_constants
+
+    save_pretrained(tiny_model, tmp_path / "src")
+    cache = tmp_path / "hub"
+    commit = "a" * 40
+    _populate_hf_cache(cache, "someone/crnn-tiny", tmp_path / "src", commit)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(cache))
+    model = from_pretrained("someone/crnn-tiny", cache_dir=cache)
+    assert torch.equal(model.classifier.weight, tiny_model.classifier.weight)
+    # a revision that is only a branch name in the cache resolves through refs/
+    other = "b" * 40
+    _populate_hf_cache(cache, "someone/crnn-tiny", tmp_path / "src", other, ref="v2")
+    assert from_pretrained("someone/crnn-tiny", revision="v2", cache_dir=cache) is not None
+    with pytest.raises(WeightsError, match="not in the Hugging Face cache"):
+        from_pretrained("someone/absent", cache_dir=cache)
+
+
+def test_shipped_default_model_loads() -> None:
+    models = shipped_models()
+    if DEFAULT_MODEL not in models:
+        pytest.skip("no shipped weights in this checkout")
+    model = from_pretrained()
+    assert model.config.arch and not model.training
+    assert model(torch.zeros(1, 3, 32, 64)).shape[-1] == len(model.vocab) + 1

@@ -1,0 +1,91 @@
+"""The Recognizer: inputs of all kinds, input order, errors that keep the other results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from _helpers import render_word
+
+from crnn_plugin import CRNN, ImageError, Prediction, Recognizer
+
+
+@pytest.fixture
+def rec(tiny_model: CRNN) -> Recognizer:
+    return Recognizer(tiny_model, device="cpu", batch_size=3)
+
+
+def test_results_in_input_order(rec: Recognizer) -> None:
+    words = ["a", "longer words here", "mid", "xy", "a very very long line of text", "q"]
+    imgs = [render_word(w) for w in words]
+    out = rec(imgs)
+    rev = rec(imgs[::-1])  # same width buckets, reversed input order
+    assert len(out) == len(words)
+    assert [p.text for p in rev] == [p.text for p in out][::-1]
+    # crops of one width are batched without padding, so batched == one at a time
+    same = [render_word(w).resize((90, 40)) for w in ["abc", "abd", "xbc"]]
+    assert len({im.size for im in same}) == 1
+    assert [p.text for p in rec(same)] == [rec(im)[0].text for im in same]
+
+
+def test_prediction_contract(rec: Recognizer) -> None:
+    (p,) = rec(render_word("hello"))
+    assert isinstance(p, Prediction) and p.ok
+    assert 0.0 <= p.confidence <= 1.0
+    assert len(p.char_confidences) == len(p.text)
+    assert set(p.text) <= set(rec.config.vocab)
+
+
+def test_mixed_inputs(rec: Recognizer, tmp_path: Path) -> None:
+    img = render_word("mix")
+    path = tmp_path / "w.png"
+    img.save(path)
+    out = rec([img, np.asarray(img), str(path), path, path.read_bytes(), img.convert("RGBA")])
+    assert len({p.text for p in out}) == 1  # the same crop, whatever the input type
+
+
+def test_bad_crop_in_batch_keeps_other_results(rec: Recognizer, tmp_path: Path) -> None:
+    good = render_word("ok")
+    (tmp_path / "empty.png").write_bytes(b"")
+    out = rec([good, tmp_path / "empty.png", np.zeros((0, 5), np.uint8), good])
+    assert [p.ok for p in out] == [True, False, False, True]
+    assert "empty file" in (out[1].error or "") and str(tmp_path / "empty.png") in (out[1].error or "")
+    assert "0 pixels" in (out[2].error or "")
+    assert out[0].text == out[3].text and out[1].text == "" and out[1].confidence == 0.0
+    with pytest.raises(ImageError):
+        rec([good, tmp_path / "empty.png"], errors="raise")
+    with pytest.raises(ImageError):
+        rec(tmp_path / "empty.png")  # a single input raises
+
+
+def test_huge_and_tiny_crops(rec: Recognizer) -> None:
+    out = rec([np.full((1, 1, 3), 255, np.uint8), np.full((1, 20000), 255, np.uint8),
+               np.full((4000, 4000), 128, np.uint8)])
+    assert all(p.ok for p in out)
+
+
+def test_beam_search_option(rec: Recognizer) -> None:
+    img = render_word("beam")
+    greedy = rec(img)[0]
+    beam = rec(img, beam_width=5)[0]
+    assert beam.confidence >= greedy.confidence - 1e-6
+
+
+def test_device_resolution(tiny_model: CRNN) -> None:
+    r = Recognizer(tiny_model, device="auto")
+    assert r.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            Recognizer(tiny_model, device="cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_autocast_matches_cpu(tiny_model: CRNN) -> None:
+    imgs = [render_word(w) for w in ("gpu", "path", "test")]
+    cpu = Recognizer(tiny_model, device="cpu")(imgs)
+    gpu = Recognizer(CRNN(tiny_model.config).load_state_dict(tiny_model.state_dict()) and tiny_model,
+                     device="cuda")(imgs)
+    assert [p.text for p in cpu] == [p.text for p in gpu]
