@@ -1,11 +1,12 @@
 """crnn_plugin: a CRNN (Shi, Bai & Yao, 2015) word recognizer for OCR pipelines.
 
-Importing the package is light: it does not import docTR; call
-:func:`crnn_plugin.register_doctr` (or import ``crnn_plugin.doctr_plugin``) for docTR.
+Importing the package is light: it does not import docTR. It registers ``reco_arch="crnn_plugin"``
+with docTR when docTR is (or gets) imported; :func:`register_doctr` does it explicitly.
 """
 
 from __future__ import annotations
 
+from . import _doctr_hook
 from .config import PRESETS, CRNNConfig
 from .ctc import Decoded, beam_search, best_path, sequence_log_probs
 from .errors import ConfigError, CRNNError, ImageError, LexiconError, WeightsError
@@ -16,6 +17,16 @@ from .recognizer import Prediction, Recognizer
 from .vocab import VOCABS, Tokenizer
 
 __version__ = "0.1.0"
+
+
+def register_doctr() -> None:
+    """Register ``"crnn_plugin"`` as a docTR recognition architecture (imports docTR; idempotent)."""
+    from .doctr_plugin import register_doctr as _register
+
+    _register()
+
+
+_doctr_hook.install()
 
 __all__ = [
     "CRNN",
@@ -41,5 +52,6 @@ __all__ = [
     "WeightsError",
     "ImageError",
     "LexiconError",
+    "register_doctr",
     "__version__",
 ]

@@ -28,13 +28,27 @@ from .errors import CRNNError, ImageError
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
-                  ".pbm", ".pnm", ".jp2"}
+IMAGE_SUFFIXES = {
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".ppm",
+    ".pgm",
+    ".pbm",
+    ".pnm",
+    ".jp2",
+}
 FIELDS = ["path", "text", "confidence", "error"]
 
 
-def iter_inputs(paths: Iterable[str], *, recursive: bool, pattern: str | None,
-                stdin: IO[str] | None = None) -> Iterator[str]:
+def iter_inputs(
+    paths: Iterable[str], *, recursive: bool, pattern: str | None, stdin: IO[str] | None = None
+) -> Iterator[str]:
     """Files named on the command line, images inside folders (sorted), or paths read from stdin.
 
     Files named explicitly are always yielded (so unreadable ones get an error row); inside
@@ -165,8 +179,9 @@ def run_recognize(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         print("crnn-plugin: error: --batch-size must be >= 1", file=sys.stderr)
         return EXIT_USAGE
-    rec = Recognizer.from_pretrained(args.model, revision=args.revision, device=args.device,
-                                     batch_size=args.batch_size)
+    rec = Recognizer.from_pretrained(
+        args.model, revision=args.revision, device=args.device, batch_size=args.batch_size
+    )
     if args.beam_width:
         rec.beam_width = args.beam_width
     lexicon_for = _lexicon_lookup(args, rec)
@@ -177,14 +192,16 @@ def run_recognize(args: argparse.Namespace) -> int:
         if args.resume:
             skip = done_paths(out_path, fmt)
         existing = out_path.exists() and out_path.stat().st_size > 0
-        stream: IO[str] = open(out_path, "a" if args.resume else "w", encoding="utf-8", newline="")
+        mode = "a" if args.resume else "w"
+        stream: IO[str] = open(out_path, mode, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
         writer = Writer(stream, fmt, header=not (args.resume and existing))
     else:
         stream = sys.stdout
         writer = Writer(stream, fmt, header=True)
 
-    inputs = (p for p in iter_inputs(args.paths, recursive=args.recursive, pattern=args.glob)
-              if p not in skip)
+    inputs = (
+        p for p in iter_inputs(args.paths, recursive=args.recursive, pattern=args.glob) if p not in skip
+    )
     chunk_size = max(rec.batch_size * 4, 64)
     progress = None
     if not args.quiet and sys.stderr.isatty():
@@ -233,21 +250,25 @@ def run_recognize(args: argparse.Namespace) -> int:
                         lexs = [lexicon_for(paths[i]) for i in ok]
                         res = apply_lexicon(rec, tensors, lexs, [paths[i] for i in ok])  # type: ignore[arg-type]
                     else:
-                        res = [Prediction(d.text, d.confidence, d.char_confidences)
-                               for d in rec.predict_tensors(tensors)]  # type: ignore[arg-type]
+                        res = [
+                            Prediction(d.text, d.confidence, d.char_confidences)
+                            for d in rec.predict_tensors(tensors)
+                        ]  # type: ignore[arg-type]
                     preds = dict(zip(ok, res))
                 for i, path in enumerate(paths):
                     if i in preds:
                         p = preds[i]
-                        row: dict[str, Any] = {"path": path, "text": p.text,
-                                               "confidence": round(p.confidence, 4)}
+                        row: dict[str, Any] = {
+                            "path": path,
+                            "text": p.text,
+                            "confidence": round(p.confidence, 4),
+                        }
                         if p.lexicon_used or p.raw_text is not None:
                             row["raw_text"] = p.raw_text
                             row["lexicon_used"] = p.lexicon_used
                     else:
                         failed += 1
-                        row = {"path": path, "text": None, "confidence": None,
-                               "error": str(prepared[i])}
+                        row = {"path": path, "text": None, "confidence": None, "error": str(prepared[i])}
                     writer.write(row)
                 writer.flush()
                 if progress is not None:

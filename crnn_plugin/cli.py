@@ -22,8 +22,11 @@ EXIT_INTERRUPTED = 130
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None,
-                   help="shipped model name, model folder, or Hub repo id (default: shipped weights)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="shipped model name, model folder, or Hub repo id (default: shipped weights)",
+    )
     p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--batch-size", type=int, default=64)
@@ -31,7 +34,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="crnn-plugin", description="CRNN scene-text word recognition (Shi, Bai & Yao 2015).")
+        prog="crnn-plugin", description="CRNN scene-text word recognition (Shi, Bai & Yao 2015)."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -40,13 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--recursive", "-r", action="store_true", help="descend into sub-folders")
     r.add_argument("--glob", default=None, help="only files matching this pattern (e.g. '*.png')")
     r.add_argument("--output", "-o", default=None, help="write results here instead of stdout")
-    r.add_argument("--format", choices=["jsonl", "csv", "tsv", "txt"], default=None,
-                   help="output format (default: from --output's suffix, else jsonl)")
+    r.add_argument(
+        "--format",
+        choices=["jsonl", "csv", "tsv", "txt"],
+        default=None,
+        help="output format (default: from --output's suffix, else jsonl)",
+    )
     r.add_argument("--resume", action="store_true", help="skip inputs already in --output")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     r.add_argument("--lexicon", default=None, help="lexicon file (one word a line) or 'en-50k'")
-    r.add_argument("--lexicon-per-image", default=None, metavar="TSV",
-                   help="per-image lexicons: path<TAB>w1,w2,... (paths as given or relative to the TSV)")
+    r.add_argument(
+        "--lexicon-per-image",
+        default=None,
+        metavar="TSV",
+        help="per-image lexicons: path<TAB>w1,w2,... (paths as given or relative to the TSV)",
+    )
     r.add_argument("--beam-width", type=int, default=None, help="prefix beam search width")
     r.add_argument("--workers", type=int, default=None, help="image decoding threads")
     _add_model_args(r)
@@ -54,11 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="word accuracy on labelled folders (labels.tsv)")
     e.add_argument("dirs", nargs="+", help="folders with labels.tsv")
     e.add_argument("--limit", type=int, default=None, help="first N crops of each folder")
-    e.add_argument("--lexicon", action="append", default=[],
-                   help="also score with a lexicon: 'per-image' (lexicon50.tsv), 'en-50k' or a file")
+    e.add_argument(
+        "--lexicon",
+        action="append",
+        default=[],
+        help="also score with a lexicon: 'per-image' (lexicon50.tsv), 'en-50k' or a file",
+    )
     e.add_argument("--predictions", default=None, help="write per-sample predictions (JSON lines)")
-    e.add_argument("--doctr", action="store_true",
-                   help="also evaluate through docTR's recognition_predictor (32x128 inputs)")
+    e.add_argument(
+        "--doctr",
+        action="store_true",
+        help="also evaluate through docTR's recognition_predictor (32x128 inputs)",
+    )
     _add_model_args(e)
 
     t = sub.add_parser("train", help="train or resume (see crnn_plugin.training.train)", add_help=False)
@@ -81,8 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code) if isinstance(e.code, int) else EXIT_USAGE
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="crnn-plugin: %(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="crnn-plugin: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
     from .errors import CRNNError
 
     try:
@@ -106,8 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from .recognizer import Recognizer
 
-    return Recognizer.from_pretrained(args.model, revision=args.revision, device=args.device,
-                                      batch_size=args.batch_size)
+    return Recognizer.from_pretrained(
+        args.model, revision=args.revision, device=args.device, batch_size=args.batch_size
+    )
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -116,8 +139,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     rec = _recognizer(args)
     results = []
     for d in args.dirs:
-        results.append(evaluate_folder(rec, d, limit=args.limit, lexicons=args.lexicon,
-                                       keep_predictions=bool(args.predictions)))
+        results.append(
+            evaluate_folder(
+                rec, d, limit=args.limit, lexicons=args.lexicon, keep_predictions=bool(args.predictions)
+            )
+        )
     print(format_table(results))
     if args.doctr:
         from .doctr_plugin import evaluate_doctr_path

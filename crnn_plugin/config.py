@@ -74,7 +74,7 @@ class CRNNConfig:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"{source}: unknown config keys {unknown}")
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         try:
             return cls(**kwargs)
         except TypeError as e:

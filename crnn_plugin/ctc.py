@@ -16,7 +16,12 @@ import torch.nn.functional as F
 from .vocab import Tokenizer
 
 __all__ = [
-    "Decoded", "best_path", "beam_search", "sequence_log_probs", "ctc_loss", "case_folded_log_probs",
+    "Decoded",
+    "best_path",
+    "beam_search",
+    "sequence_log_probs",
+    "ctc_loss",
+    "case_folded_log_probs",
 ]
 
 
@@ -38,14 +43,17 @@ def ctc_loss(logits: torch.Tensor, targets: torch.Tensor, target_lengths: torch.
     n, t = logits.shape[0], logits.shape[1]
     input_lengths = torch.full((n,), t, dtype=torch.long, device=logits.device)
     return F.ctc_loss(
-        log_probs, targets, input_lengths, target_lengths,
-        blank=logits.shape[-1] - 1, reduction="mean", zero_infinity=True,
+        log_probs,
+        targets,
+        input_lengths,
+        target_lengths,
+        blank=logits.shape[-1] - 1,
+        reduction="mean",
+        zero_infinity=True,
     )
 
 
-def sequence_log_probs(
-    log_probs: torch.Tensor, candidates: Sequence[Sequence[int]]
-) -> torch.Tensor:
+def sequence_log_probs(log_probs: torch.Tensor, candidates: Sequence[Sequence[int]]) -> torch.Tensor:
     """Exact ``log p(l|y)`` of each candidate label sequence, summed over all CTC alignments.
 
     ``log_probs`` is ``(T, C)`` for one crop (every candidate scored against it) or ``(K, T, C)``
@@ -65,8 +73,13 @@ def sequence_log_probs(
     if lp.device.type == "cuda":
         flat, lengths = flat.to(lp.device), lengths.to(lp.device)
     nll = F.ctc_loss(
-        lp, flat, torch.full((k,), t, dtype=torch.long, device=lengths.device), lengths,
-        blank=c - 1, reduction="none", zero_infinity=False,
+        lp,
+        flat,
+        torch.full((k,), t, dtype=torch.long, device=lengths.device),
+        lengths,
+        blank=c - 1,
+        reduction="none",
+        zero_infinity=False,
     )
     return -nll
 
@@ -194,8 +207,11 @@ def case_folded_log_probs(log_probs: torch.Tensor, vocab: str) -> torch.Tensor:
     For a case-folded label (``"hello"`` for ``"HELLO"``) the CTC loss then rewards reading the
     letter in either case, so such labels never teach the wrong case.
     """
-    pairs = [(vocab.index(c), vocab.index(c.upper())) for c in vocab
-             if c.islower() and c.upper() in vocab and c.upper() != c]
+    pairs = [
+        (vocab.index(c), vocab.index(c.upper()))
+        for c in vocab
+        if c.islower() and c.upper() in vocab and c.upper() != c
+    ]
     if not pairs:
         return log_probs
     lo = torch.tensor([p[0] for p in pairs], device=log_probs.device)

@@ -78,8 +78,13 @@ def evaluate_folder(
         ) / max(n, 1)
     if keep_predictions:
         res.predictions = [
-            {"path": str(p_), "label": lab, "text": p.text, "confidence": round(p.confidence, 4),
-             **({"error": p.error} if p.error else {})}
+            {
+                "path": str(p_),
+                "label": lab,
+                "text": p.text,
+                "confidence": round(p.confidence, 4),
+                **({"error": p.error} if p.error else {}),
+            }
             for p_, p, (_, lab) in zip(paths, preds, rows)
         ]
     return res
@@ -106,8 +111,11 @@ def format_table(results: Sequence[EvalResult]) -> str:
     for k in lexs:
         vals = [f"{100 * r.acc36_lexicon[k]:.1f}" if k in r.acc36_lexicon else "-" for r in results]
         lines.append(f"| 36-class, lexicon {k} | " + " | ".join(vals) + " |")
-    lines.append("| case-sensitive, lexicon-free | " + " | ".join(
-        f"{100 * r.acc_cs:.1f}" if r.acc_cs is not None else "-" for r in results) + " |")
+    lines.append(
+        "| case-sensitive, lexicon-free | "
+        + " | ".join(f"{100 * r.acc_cs:.1f}" if r.acc_cs is not None else "-" for r in results)
+        + " |"
+    )
     lines.append("| crops/s | " + " | ".join(f"{r.n / max(r.seconds, 1e-9):.0f}" for r in results) + " |")
     return "\n".join(lines)
 

@@ -153,8 +153,11 @@ def from_pretrained(
     >>> model = from_pretrained()  # the default shipped weights, offline
     """
     folder = resolve_model_dir(
-        name_or_path, revision=revision, cache_dir=cache_dir,
-        local_files_only=local_files_only, token=token,
+        name_or_path,
+        revision=revision,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        token=token,
     )
     return load_folder(folder, device=device)
 

@@ -186,14 +186,20 @@ class Lexicon:
                 chars |= {c.lower() for c in vocab}
             keep = [k for k in self._keys if set(k) <= chars]
             if len(keep) < len(self._keys):
-                logger.warning("%s: %d of %d words use characters outside the model's vocab and are "
-                               "skipped", self.name, len(self._keys) - len(keep), len(self._keys))
+                logger.warning(
+                    "%s: %d of %d words use characters outside the model's vocab and are skipped",
+                    self.name,
+                    len(self._keys) - len(keep),
+                    len(self._keys),
+                )
             if not keep:
                 raise LexiconError(f"{self.name}: no word can be written with the model's vocab")
             self._vocab_cache[vocab] = keep
         return self._vocab_cache[vocab]
 
-    def candidates(self, query: str, max_distance: int, vocab: str, *, method: str | None = None) -> list[str]:
+    def candidates(
+        self, query: str, max_distance: int, vocab: str, *, method: str | None = None
+    ) -> list[str]:
         """Keys within Levenshtein distance ``max_distance`` of ``query`` (BK-tree or RapidFuzz scan)."""
         keys = self._usable(vocab)
         q = query if self.case_sensitive else query.lower()
@@ -202,8 +208,7 @@ class Lexicon:
             if self._bktree is None:
                 self._bktree = BKTree(keys)
             return [w for w, _ in self._bktree.search(q, max_distance)]
-        hits = process.extract(q, keys, scorer=Levenshtein.distance, score_cutoff=max_distance,
-                               limit=None)
+        hits = process.extract(q, keys, scorer=Levenshtein.distance, score_cutoff=max_distance, limit=None)
         return [w for w, _, _ in hits]
 
     def _method(self, n: int) -> str:
@@ -236,7 +241,9 @@ class Lexicon:
         return LexiconMatch(self._spelling[cands[best]], p, len(cands), method)
 
 
-def score_words(log_probs: torch.Tensor, words: Sequence[str], vocab: str, *, case_sensitive: bool) -> torch.Tensor:
+def score_words(
+    log_probs: torch.Tensor, words: Sequence[str], vocab: str, *, case_sensitive: bool
+) -> torch.Tensor:
     """Exact ``log p(word|y)`` of each word for one crop's ``(T, C)`` log-probs, in one CTC pass.
 
     Case-insensitive scoring merges each upper-case class into its lower-case class first, so the
@@ -299,10 +306,25 @@ def apply_lexicon(
             continue
         m = lex.match(lp, dec.text, vocab, max_distance=max_distance)
         if m.word is None:
-            out.append(Prediction(dec.text, dec.confidence, dec.char_confidences, raw_text=dec.text,
-                                  lexicon_used=False,
-                                  extra={"lexicon": "no word within max_distance", "candidates": 0}))
+            out.append(
+                Prediction(
+                    dec.text,
+                    dec.confidence,
+                    dec.char_confidences,
+                    raw_text=dec.text,
+                    lexicon_used=False,
+                    extra={"lexicon": "no word within max_distance", "candidates": 0},
+                )
+            )
         else:
-            out.append(Prediction(m.word, m.probability, (), raw_text=dec.text, lexicon_used=True,
-                                  extra={"candidates": m.candidates, "method": m.method}))
+            out.append(
+                Prediction(
+                    m.word,
+                    m.probability,
+                    (),
+                    raw_text=dec.text,
+                    lexicon_used=True,
+                    extra={"candidates": m.candidates, "method": m.method},
+                )
+            )
     return out

@@ -10,7 +10,6 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -21,7 +20,7 @@ from .errors import ImageError
 __all__ = ["ImageInput", "load_image", "to_rgb", "resize_height", "to_tensor", "pad_batch", "width_buckets"]
 
 #: What the recognizer accepts: a path, encoded bytes, a PIL image, or an RGB ``uint8`` array.
-ImageInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
+ImageInput = str | os.PathLike | bytes | Image.Image | np.ndarray
 
 _WHITE = (255, 255, 255)
 
@@ -78,7 +77,7 @@ def _describe(item: object) -> str:
 
 def _decode(stream: io.BytesIO, label: str) -> Image.Image:
     try:
-        img = Image.open(stream)
+        img: Image.Image = Image.open(stream)
         img.seek(0)  # first frame of animations
         img.load()
         img = ImageOps.exif_transpose(img) or img
@@ -141,7 +140,9 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def resize_height(img: Image.Image, *, height: int = 32, min_width: int = 8, max_width: int = 800) -> Image.Image:
+def resize_height(
+    img: Image.Image, *, height: int = 32, min_width: int = 8, max_width: int = 800
+) -> Image.Image:
     """Resize to ``height`` keeping the aspect ratio, width clamped to ``[min_width, max_width]``."""
     w, h = img.size
     new_w = int(round(w * height / h))

@@ -152,9 +152,7 @@ class Recognizer:
                 results[i] = d
         return [r for r in results if r is not None]
 
-    def log_probs_and_decode(
-        self, tensors: Sequence[torch.Tensor]
-    ) -> list[tuple[torch.Tensor, Decoded]]:
+    def log_probs_and_decode(self, tensors: Sequence[torch.Tensor]) -> list[tuple[torch.Tensor, Decoded]]:
         """Per crop: log-probabilities ``(T_i, C)`` (frames of its own width) and best path."""
         results: list[tuple[torch.Tensor, Decoded] | None] = [None] * len(tensors)
         widths = [t.shape[-1] for t in tensors]
@@ -184,7 +182,7 @@ class Recognizer:
         if errors not in ("return", "raise"):
             raise ValueError("errors must be 'return' or 'raise'")
         single = not isinstance(images, (list, tuple))
-        items: Sequence[ImageInput] = [images] if single else images  # type: ignore[list-item]
+        items: Sequence[ImageInput] = [images] if single else images  # type: ignore[list-item,assignment]
         tensors: list[torch.Tensor] = []
         ok_idx: list[int] = []
         out: list[Prediction | None] = [None] * len(items)
@@ -200,7 +198,7 @@ class Recognizer:
         if lexicon is not None:
             from .lexicon import apply_lexicon
 
-            preds = apply_lexicon(self, tensors, lexicon, [items[i] for i in ok_idx])
+            preds = apply_lexicon(self, tensors, lexicon, [items[i] for i in ok_idx])  # type: ignore[arg-type]
         else:
             preds = [
                 Prediction(d.text, d.confidence, d.char_confidences)
@@ -209,6 +207,26 @@ class Recognizer:
         for i, p in zip(ok_idx, preds):
             out[i] = p
         return [p for p in out if p is not None]
+
+    def recognize(
+        self,
+        image: ImageInput,
+        *,
+        boxes: Sequence[Sequence[float]] | None = None,
+        polygons: Sequence[Sequence[Sequence[float]]] | None = None,
+        box_format: str = "xyxy",
+        **kwargs: object,
+    ) -> list[tuple[object, str, float]]:
+        """Read regions of a full image found by any detector: ``[(box, text, confidence)]``.
+
+        ``boxes`` are axis-aligned, in ``box_format`` ``"xyxy"`` (``[x_min, y_min, x_max, y_max]``,
+        default), ``"easyocr"`` (``[x_min, x_max, y_min, y_max]``) or ``"xywh"``; ``polygons`` are
+        4-point quadrilaterals ``[[x, y], ...]`` in any order (rectified by a perspective warp).
+        Pixel coordinates, origin at the top-left. See :mod:`crnn_plugin.regions`.
+        """
+        from .regions import recognize_regions
+
+        return recognize_regions(self, image, boxes=boxes, polygons=polygons, box_format=box_format, **kwargs)
 
     def iter_batches(self, items: Sequence[ImageInput]) -> Iterator[tuple[int, Prediction]]:
         """Yield ``(index, Prediction)`` batch by batch (useful for progress reporting)."""
@@ -225,5 +243,3 @@ class Recognizer:
                 raise AttributeError(k)
             setattr(new, k, v)
         return new
-
-

@@ -30,8 +30,10 @@ def main() -> None:
             words.append(w)
     ranked = sorted(words, key=lambda w: (-zipf_frequency(w, "en"), w.lower(), w))[:50_000]
     ranked.sort(key=lambda w: (w.lower(), w))
-    header = ("# en-50k: the 50,000 most frequent ASCII words of Hunspell en_US (SCOWL),\n"
-              "# ranked by wordfreq; made by scripts/make_en50k.py. Licence: en_50k.LICENSE.\n")
+    header = (
+        "# en-50k: the 50,000 most frequent ASCII words of Hunspell en_US (SCOWL),\n"
+        "# ranked by wordfreq; made by scripts/make_en50k.py. Licence: en_50k.LICENSE.\n"
+    )
     (OUT / "en_50k.txt").write_text(header + "\n".join(ranked) + "\n", encoding="utf-8")
     shutil.copy(COPYRIGHT, OUT / "en_50k.LICENSE")
     print(len(words), "stems ->", len(ranked), "words")

@@ -18,7 +18,9 @@ def render_word(text: str, *, height: int = 40, size: int = 28, mode: str = "RGB
     font = ImageFont.load_default(size=size)
     left, top, right, bottom = font.getbbox(text)
     img = Image.new("RGB", (right - left + 12, max(height, bottom - top + 8)), "white")
-    ImageDraw.Draw(img).text((6 - left, (img.height - (bottom - top)) // 2 - top), text, fill="black", font=font)
+    ImageDraw.Draw(img).text(
+        (6 - left, (img.height - (bottom - top)) // 2 - top), text, fill="black", font=font
+    )
     return img.convert(mode) if mode != "RGB" else img
 
 

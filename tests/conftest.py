@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import string
+
 import pytest
 import torch
-from PIL import Image
-
 from _helpers import render_word
+from PIL import Image
 
 from crnn_plugin import CRNN, CRNNConfig
 
 
-
 @pytest.fixture
 def tiny_config() -> CRNNConfig:
-    return CRNNConfig(arch="tiny", vocab=string.digits + string.ascii_letters,
-                      conv_channels=(8, 16, 16, 16, 32, 32, 32), hidden_size=16)
+    return CRNNConfig(
+        arch="tiny",
+        vocab=string.digits + string.ascii_letters,
+        conv_channels=(8, 16, 16, 16, 32, 32, 32),
+        hidden_size=16,
+    )
 
 
 @pytest.fixture

@@ -16,7 +16,11 @@ from crnn_plugin.hub import DEFAULT_MODEL, shipped_models
 
 def test_round_trip_is_bit_exact(tiny_model: CRNN, tmp_path: Path) -> None:
     save_pretrained(tiny_model, tmp_path / "m")
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+    ]
     loaded = from_pretrained(tmp_path / "m")
     a, b = tiny_model.state_dict(), loaded.state_dict()
     assert a.keys() == b.keys()
@@ -98,7 +102,9 @@ def _populate_hf_cache(cache: Path, repo_id: str, src: Path, commit: str, ref: s
     return snap
 
 
-def test_load_from_hf_cache_offline(tiny_model: CRNN, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_from_hf_cache_offline(
+    tiny_model: CRNN, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The real huggingface_hub snapshot_download resolves the cache with HF_HUB_OFFLINE=1 (no mock)."""
     import huggingface_hub.constants as hf_constants
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crnn_plugin import CRNN, PRESETS, CRNNConfig, ConfigError, Tokenizer, num_frames
+from crnn_plugin import CRNN, PRESETS, ConfigError, CRNNConfig, Tokenizer, num_frames
 from crnn_plugin.ctc import ctc_loss
 
 

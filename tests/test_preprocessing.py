@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _helpers import render_word
 from PIL import Image
 
 from crnn_plugin import ImageError, load_image
 from crnn_plugin.preprocessing import pad_batch, resize_height, to_rgb, width_buckets
-
-from _helpers import render_word
 
 
 @pytest.fixture

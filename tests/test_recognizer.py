@@ -61,8 +61,13 @@ def test_bad_crop_in_batch_keeps_other_results(rec: Recognizer, tmp_path: Path) 
 
 
 def test_huge_and_tiny_crops(rec: Recognizer) -> None:
-    out = rec([np.full((1, 1, 3), 255, np.uint8), np.full((1, 20000), 255, np.uint8),
-               np.full((4000, 4000), 128, np.uint8)])
+    out = rec(
+        [
+            np.full((1, 1, 3), 255, np.uint8),
+            np.full((1, 20000), 255, np.uint8),
+            np.full((4000, 4000), 128, np.uint8),
+        ]
+    )
     assert all(p.ok for p in out)
 
 
@@ -86,6 +91,7 @@ def test_device_resolution(tiny_model: CRNN) -> None:
 def test_cuda_autocast_matches_cpu(tiny_model: CRNN) -> None:
     imgs = [render_word(w) for w in ("gpu", "path", "test")]
     cpu = Recognizer(tiny_model, device="cpu")(imgs)
-    gpu = Recognizer(CRNN(tiny_model.config).load_state_dict(tiny_model.state_dict()) and tiny_model,
-                     device="cuda")(imgs)
+    gpu = Recognizer(
+        CRNN(tiny_model.config).load_state_dict(tiny_model.state_dict()) and tiny_model, device="cuda"
+    )(imgs)
     assert [p.text for p in cpu] == [p.text for p in gpu]

@@ -21,13 +21,22 @@ def augment_real(img: Image.Image, rng: np.random.Generator) -> Image.Image:
         w, h = img.size
         d = 0.08
         coeffs = _perspective(w, h, rng.uniform(-d, d, 8) * np.array([w, h] * 4))
-        img = img.transform((w, h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR,
-                            fillcolor=tuple(int(v) for v in np.asarray(img).reshape(-1, 3).mean(0)))
+        img = img.transform(
+            (w, h),
+            Image.Transform.PERSPECTIVE,
+            coeffs,
+            Image.Resampling.BILINEAR,
+            fillcolor=tuple(int(v) for v in np.asarray(img).reshape(-1, 3).mean(0)),
+        )
     if rng.random() < 0.2:
-        img = img.rotate(float(rng.uniform(-4, 4)), Image.Resampling.BILINEAR, expand=False,
-                         fillcolor=tuple(int(v) for v in np.asarray(img).reshape(-1, 3).mean(0)))
+        img = img.rotate(
+            float(rng.uniform(-4, 4)),
+            Image.Resampling.BILINEAR,
+            expand=False,
+            fillcolor=tuple(int(v) for v in np.asarray(img).reshape(-1, 3).mean(0)),
+        )
     if rng.random() < 0.5:
-        arr = np.asarray(img).astype(np.float32)
+        arr = np.asarray(img).astype(np.float64)
         arr = arr * rng.uniform(0.6, 1.4) + rng.uniform(-40, 40)
         if rng.random() < 0.3:
             arr = arr * rng.uniform(0.8, 1.2, 3)
@@ -39,7 +48,10 @@ def augment_real(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     if rng.random() < 0.2:
         img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2))))
     if rng.random() < 0.2:
-        small = max(8, int(img.width * rng.uniform(0.4, 0.8))), max(8, int(img.height * rng.uniform(0.4, 0.8)))
+        small = (
+            max(8, int(img.width * rng.uniform(0.4, 0.8))),
+            max(8, int(img.height * rng.uniform(0.4, 0.8))),
+        )
         img = img.resize(small, Image.Resampling.BILINEAR).resize(img.size, Image.Resampling.BILINEAR)
     if rng.random() < 0.2:
         buf = io.BytesIO()
@@ -59,8 +71,15 @@ def _perspective(w: int, h: int, jitter: np.ndarray) -> list[float]:
     return coeffs.tolist()
 
 
-def layout_variable(img: Image.Image, rng: np.random.Generator | None, *, height: int = 32,
-                    min_width: int = 8, max_width: int = 400, width_jitter: float = 0.0) -> Image.Image:
+def layout_variable(
+    img: Image.Image,
+    rng: np.random.Generator | None,
+    *,
+    height: int = 32,
+    min_width: int = 8,
+    max_width: int = 400,
+    width_jitter: float = 0.0,
+) -> Image.Image:
     """Our own layout: height 32, aspect ratio kept (optionally jittered), width clamped."""
     w, h = img.size
     scale = 1.0

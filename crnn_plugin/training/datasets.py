@@ -51,8 +51,12 @@ class _Filtered:
                 continue
             keep.append((key, label))
         if len(keep) < len(items):
-            logger.info("%s: kept %d of %d samples (label empty, too long or outside vocab)",
-                        name, len(keep), len(items))
+            logger.info(
+                "%s: kept %d of %d samples (label empty, too long or outside vocab)",
+                name,
+                len(keep),
+                len(items),
+            )
         self.items = keep
 
     def __len__(self) -> int:
@@ -65,8 +69,9 @@ class _Filtered:
 class LabelledFolder(_Filtered):
     """A folder with ``labels.tsv`` (or another labels file, e.g. ``labels_casesensitive.tsv``)."""
 
-    def __init__(self, root: str | Path, *, labels: str = "labels.tsv", vocab: str | None = None,
-                 max_len: int = 40) -> None:
+    def __init__(
+        self, root: str | Path, *, labels: str = "labels.tsv", vocab: str | None = None, max_len: int = 40
+    ) -> None:
         self.root = Path(root)
         self._filter(read_labels_tsv(self.root / labels), vocab, max_len, str(self.root))
 
@@ -101,8 +106,8 @@ class LmdbDataset(_Filtered):
         self._env: object | None = None
         env = lmdb.open(str(self.root), readonly=True, lock=False, readahead=False, meminit=False)
         with env.begin() as txn:
-            n = int(txn.get(b"num-samples"))
-            items = [(str(i), txn.get(b"label-%09d" % i).decode("utf-8")) for i in range(1, n + 1)]
+            n = int(txn.get(b"num-samples") or b"0")
+            items = [(str(i), (txn.get(b"label-%09d" % i) or b"").decode("utf-8")) for i in range(1, n + 1)]
         env.close()
         self._filter(items, vocab, max_len, str(self.root))
 
@@ -110,16 +115,16 @@ class LmdbDataset(_Filtered):
         import lmdb
 
         if self._env is None:  # opened lazily so that each worker process has its own handle
-            self._env = lmdb.open(str(self.root), readonly=True, lock=False, readahead=False,
-                                  meminit=False)
+            self._env = lmdb.open(str(self.root), readonly=True, lock=False, readahead=False, meminit=False)
         key, label = self.items[index]
         with self._env.begin() as txn:  # type: ignore[attr-defined]
             data = txn.get(b"image-%09d" % int(key))
         return load_image(io.BytesIO(data).getvalue(), name=f"{self.root}:image-{int(key):09d}"), label
 
 
-def open_dataset(path: str | Path, *, labels: str | None = None, vocab: str | None = None,
-                 max_len: int = 40) -> Sequence[tuple[Image.Image, str]]:
+def open_dataset(
+    path: str | Path, *, labels: str | None = None, vocab: str | None = None, max_len: int = 40
+) -> Sequence[tuple[Image.Image, str]]:
     """Open a dataset folder, detecting its layout (LMDB, docTR or ``labels.tsv``)."""
     root = Path(path)
     if (root / "data.mdb").is_file():

@@ -6,6 +6,7 @@ import bisect
 import functools
 import hashlib
 import logging
+import math
 import os
 import re
 import string
@@ -42,17 +43,21 @@ _BLOCKED_NAME = re.compile(
 # Hand-reviewed decorative fonts whose Latin glyphs are illegible or not plain letters
 # (outline-only, pictures, striped, scrambled, or all-caps with unrelated lowercase).
 # Matched on file stem (lower case).
+# fmt: off
 _ILLEGIBLE_STEMS: frozenset[str] = frozenset(
-    """
-    1015sn 1015snr 3dlet 8bitlim 8bitlimo 8bitlimr 8blimro 90stars bitbttf blox2 chintzys
-    circulat dashdot dystorqu encappln encapsul entangle entlayrb falsepos falsposr fauxsnow
-    fbsbltc fbsbltc2 gosebmp2 gosebmps granular grapple grudge grudge2 hdmaker kirbyss knot
-    konecto2 koneerie lineding loopy lowdown lynx mima4x4i mima4x4o mobilize nucleus numskull
-    pindown pindownp pseudo queasy queasyol sclnmaze sequence skullcap snailets swirled2
-    symmetry tearful techniqo techniqu underwho vacantz vertigup weaver whatever wyvernwi
-    wyvernww xeroxmal zeldadxt zerovelo zoidal
-    """.split()
+    {
+        "1015sn", "1015snr", "3dlet", "8bitlim", "8bitlimo", "8bitlimr", "8blimro", "90stars",
+        "bitbttf", "blox2", "chintzys", "circulat", "dashdot", "dystorqu", "encappln", "encapsul",
+        "entangle", "entlayrb", "falsepos", "falsposr", "fauxsnow", "fbsbltc", "fbsbltc2",
+        "gosebmp2", "gosebmps", "granular", "grapple", "grudge", "grudge2", "hdmaker", "kirbyss",
+        "knot", "konecto2", "koneerie", "lineding", "loopy", "lowdown", "lynx", "mima4x4i",
+        "mima4x4o", "mobilize", "nucleus", "numskull", "pindown", "pindownp", "pseudo", "queasy",
+        "queasyol", "sclnmaze", "sequence", "skullcap", "snailets", "swirled2", "symmetry",
+        "tearful", "techniqo", "techniqu", "underwho", "vacantz", "vertigup", "weaver",
+        "whatever", "wyvernwi", "wyvernww", "xeroxmal", "zeldadxt", "zerovelo", "zoidal",
+    }
 )
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,13 @@ def find_fonts(
 @functools.lru_cache(maxsize=8)
 def _scan(dirs: tuple[str, ...]) -> tuple[FontInfo, ...]:
     """Scan ``dirs`` for usable text fonts (uncached worker of :func:`find_fonts`)."""
+    try:
+        import fontTools.ttLib  # noqa: F401  (fail loudly, not font by font)
+    except ImportError as exc:
+        raise ImportError(
+            "find_fonts needs fontTools: pip install fonttools "
+            "(or run scripts/install_training_deps.sh)"
+        ) from exc
     paths = _unique_font_files(dirs)
     fonts: list[FontInfo] = []
     for path in paths:
@@ -160,9 +172,9 @@ def _inspect(path: Path) -> FontInfo | None:
         if covered is None:  # unusual cmap layout: let fontTools decode it (slower)
             covered = set(tt["cmap"].getBestCmap() or {})
         charset = frozenset(chr(c) for c in covered if 0x20 <= c < 0x7F)
-        if "OS/2" in tt and getattr(tt["OS/2"], "panose", None) is not None:
-            if tt["OS/2"].panose.bFamilyType == 5:  # Latin pictorial (dingbats)
-                return None
+        panose = getattr(tt["OS/2"], "panose", None) if "OS/2" in tt else None
+        if panose is not None and panose.bFamilyType == 5:  # Latin pictorial (dingbats)
+            return None
     finally:
         tt.close()
     if not set(string.ascii_letters + string.digits) & charset:
@@ -246,8 +258,8 @@ def _ascii_coverage(raw: bytes) -> set[int] | None:
             return {c for c in _ASCII_CODES if c < len(gids) and gids[c]}
         if fmt == 6:
             first, count = struct.unpack_from(">HH", raw, off + 6)
-            gids = struct.unpack_from(f">{count}H", raw, off + 10)
-            return {c for c in _ASCII_CODES if 0 <= c - first < count and gids[c - first]}
+            gids6 = struct.unpack_from(f">{count}H", raw, off + 10)
+            return {c for c in _ASCII_CODES if 0 <= c - first < count and gids6[c - first]}
     return None
 
 
@@ -267,7 +279,7 @@ def _family_name(tt: object) -> str:
 def _glyph_mask(font: ImageFont.FreeTypeFont, ch: str) -> np.ndarray | None:
     """Tight-cropped bitmap of one glyph, or None if it renders nothing."""
     bbox = font.getbbox(ch)
-    w, h = bbox[2] - bbox[0], bbox[3] - bbox[1]
+    w, h = int(math.ceil(bbox[2] - bbox[0])), int(math.ceil(bbox[3] - bbox[1]))
     if w <= 0 or h <= 0:
         return None
     img = Image.new("L", (w + 4, h + 4), 0)
@@ -285,7 +297,7 @@ def _has_ink(font: ImageFont.FreeTypeFont, ch: str) -> bool:
 
 
 def _renders_ok(font: ImageFont.FreeTypeFont, charset: frozenset[str]) -> bool:
-    """"Hag09" renders non-empty, non-tofu glyphs and the lowercase is real lowercase."""
+    """ "Hag09" renders non-empty, non-tofu glyphs and the lowercase is real lowercase."""
     size = 40
     masks = []
     for ch in "Hag09":

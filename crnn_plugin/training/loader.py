@@ -107,8 +107,13 @@ class BatchStream(IterableDataset):  # type: ignore[type-arg]
         batches = []
         for k in range(0, len(samples), self.batch_size):
             chunk = samples[k : k + self.batch_size]
-            batches.append(Batch(pad_batch([c[0] for c in chunk], self.mean, self.std),
-                                 [c[1] for c in chunk], [c[2] for c in chunk]))
+            batches.append(
+                Batch(
+                    pad_batch([c[0] for c in chunk], self.mean, self.std),
+                    [c[1] for c in chunk],
+                    [c[2] for c in chunk],
+                )
+            )
         order = rng.permutation(len(batches))
         return [batches[i] for i in order]
 

@@ -26,15 +26,42 @@ from .fonts import FontInfo, find_fonts
 
 __all__ = ["SynthConfig", "SynthWordGenerator", "preview"]
 
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
-_DAYS = "Mon Tue Wed Thu Fri Sat Sun".split()
-_TLDS = "com org net io de uk info edu gov co".split()
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_TLDS = ("com", "org", "net", "io", "de", "uk", "info", "edu", "gov", "co")
 _UNITS = (
-    "kg g mg km m cm mm ml L GB MB TB Hz kHz V W kW mph oz lb ft in x px pcs min h s"
-).split()
+    "kg",
+    "g",
+    "mg",
+    "km",
+    "m",
+    "cm",
+    "mm",
+    "ml",
+    "L",
+    "GB",
+    "MB",
+    "TB",
+    "Hz",
+    "kHz",
+    "V",
+    "W",
+    "kW",
+    "mph",
+    "oz",
+    "lb",
+    "ft",
+    "in",
+    "x",
+    "px",
+    "pcs",
+    "min",
+    "h",
+    "s",
+)
 _WRAPS = ("()", "[]", "{}", "<>", '""', "''", "**", "__")
 _SUFFIXES = (",", ".", "!", "?", ":", ";", "...", "!!", "?!", "'s", "'", "*", "%", "+", "-")
-_PREFIXES = ("#", "@", "$", "*", "+", "-", "~", "&", "/", "'", "\"")
+_PREFIXES = ("#", "@", "$", "*", "+", "-", "~", "&", "/", "'", '"')
 _JOINERS = ("-", "/", "&", "_", ".", "+", "'", ":", "=", "|", "\\")
 
 _WHITE = np.array([1.0, 1.0, 1.0], np.float32)
@@ -268,8 +295,9 @@ class SynthWordGenerator:
         if kept:
             return self.fonts[first], kept
         # no font renders any char of the text: use any (font, vocab char) pair
-        pairs = [(i, c) for c in self._allowed_sorted for i, cov in enumerate(self._cover)
-                 if c in cov]
+        pairs = [
+            (i, c) for c in self._allowed_sorted for i, cov in enumerate(self._cover) if c in cov
+        ]
         if not pairs:
             raise RuntimeError("no font can render any character of the vocab")
         i, c = pairs[r.randrange(len(pairs))]
@@ -311,7 +339,7 @@ class SynthWordGenerator:
     def _word(self, r: random.Random) -> str:
         n = len(self._words)
         if r.random() < self.config.zipf_fraction:
-            rank = int(math.exp(r.random() * math.log(n)))
+            rank = int(math.exp(r.random() * math.log(n + 1)))  # 1..n, P(rank) ~ 1/rank
         else:
             rank = r.randrange(n)
         return self._words[min(max(rank - 1, 0), n - 1)]
@@ -467,20 +495,23 @@ class SynthWordGenerator:
     def _src_punct(self, r: random.Random) -> str:
         w = self._case(r, self._word(r))
         u = r.random()
-        if u < 0.35:
+        if u < 0.3:
             return w + r.choice(_SUFFIXES)
+        if u < 0.4:  # any punctuation char attached (covers the rare ones)
+            p = r.choice(string.punctuation)
+            return w + p if r.random() < 0.6 else p + w
         if u < 0.5:
             pair = r.choice(_WRAPS)
             return pair[0] + w + pair[1] + (r.choice(",.;:") if r.random() < 0.2 else "")
-        if u < 0.6:
+        if u < 0.58:
             return r.choice(_PREFIXES) + w
-        if u < 0.75:
+        if u < 0.72:
             return w + r.choice(_JOINERS) + self._case(r, self._word(r))
-        if u < 0.85:  # acronyms like U.S.A.
+        if u < 0.8:  # acronyms like U.S.A.
             n = r.randint(2, 4)
             letters = [r.choice(string.ascii_uppercase) for _ in range(n)]
             return ".".join(letters) + ("." if r.random() < 0.7 else "")
-        if u < 0.92:  # contractions
+        if u < 0.87:  # contractions
             return w + r.choice(["'s", "n't", "'ll", "'re", "'ve", "'d", "'m"])
         pool = string.punctuation
         return "".join(r.choice(pool) for _ in range(r.randint(1, 3)))
@@ -495,6 +526,8 @@ class SynthWordGenerator:
         font = _load_font(str(finfo.path), size)
         stroke = max(1, round(size * r.uniform(0.03, 0.08))) if r.random() < cfg.p_outline else 0
         hollow = bool(stroke) and r.random() < cfg.p_hollow
+        if hollow:
+            stroke = max(stroke, 2, round(size * 0.05))  # thick enough to survive the resize
 
         # --- layout (origin at the baseline start, y down)
         spaced = len(text) > 1 and r.random() < cfg.p_char_spacing
@@ -521,30 +554,44 @@ class SynthWordGenerator:
 
         pad = int(0.8 * box_h) + stroke + 4
         pad_y = pad + int(math.ceil(amp))
-        cw = int(math.ceil(ix1 - ix0)) + 2 * pad
-        ch = int(math.ceil(box_h)) + 2 * pad_y
+        canvas_w = int(math.ceil(ix1 - ix0)) + 2 * pad
+        canvas_h = int(math.ceil(box_h)) + 2 * pad_y
         ox, oy = pad - ix0, pad_y - ref_top  # canvas position of the baseline origin
 
-        fill = Image.new("L", (cw, ch), 0)
+        fill = Image.new("L", (canvas_w, canvas_h), 0)
         dfill = ImageDraw.Draw(fill)
-        outline = Image.new("L", (cw, ch), 0) if stroke else None
+        outline = Image.new("L", (canvas_w, canvas_h), 0) if stroke else None
         dout = ImageDraw.Draw(outline) if outline is not None else None
         if spaced:
             for c, xo in zip(text, xs, strict=True):
                 dfill.text((ox + xo, oy), c, font=font, fill=255, anchor="ls")
                 if dout is not None:
-                    dout.text((ox + xo, oy), c, font=font, fill=255, anchor="ls",
-                              stroke_width=stroke, stroke_fill=255)
+                    dout.text(
+                        (ox + xo, oy),
+                        c,
+                        font=font,
+                        fill=255,
+                        anchor="ls",
+                        stroke_width=stroke,
+                        stroke_fill=255,
+                    )
         else:
             dfill.text((ox, oy), text, font=font, fill=255, anchor="ls")
             if dout is not None:
-                dout.text((ox, oy), text, font=font, fill=255, anchor="ls",
-                          stroke_width=stroke, stroke_fill=255)
+                dout.text(
+                    (ox, oy),
+                    text,
+                    font=font,
+                    fill=255,
+                    anchor="ls",
+                    stroke_width=stroke,
+                    stroke_fill=255,
+                )
 
         gaps: tuple[float | None, float | None] = (None, None)
         if r.random() < cfg.p_neighbors:
             draws = [(dfill, 0)] + ([(dout, stroke)] if dout is not None else [])
-            gaps = self._draw_neighbors(r, font, finfo, draws, ox, oy, ref_top, ref_bot, cw)
+            gaps = self._draw_neighbors(r, font, finfo, draws, ox, oy, ref_top, ref_bot, canvas_w)
 
         # text box in canvas coordinates
         bx0, bx1 = ox + ix0 - 1, ox + ix1 + 1
@@ -564,9 +611,9 @@ class SynthWordGenerator:
             geo = True
         if r.random() < cfg.p_rotate:
             t = math.radians(r.uniform(-cfg.max_rotate_deg, cfg.max_rotate_deg))
-            x, y = dst[:, 0] - cx, dst[:, 1] - cy
-            dst = np.stack([cx + x * math.cos(t) - y * math.sin(t),
-                            cy + x * math.sin(t) + y * math.cos(t)], 1)
+            rx, ry = dst[:, 0] - cx, dst[:, 1] - cy
+            cos_t, sin_t = math.cos(t), math.sin(t)
+            dst = np.stack([cx + rx * cos_t - ry * sin_t, cy + rx * sin_t + ry * cos_t], 1)
             geo = True
         if r.random() < cfg.p_perspective:
             dst += rng.uniform(-1, 1, (4, 2)) * cfg.max_perspective * box_h
@@ -603,8 +650,9 @@ class SynthWordGenerator:
             coeffs = tuple(float(v) for v in inv.ravel()[:8])
 
             def warp(im: Image.Image) -> Image.Image:
-                return im.transform((crop_w, crop_h), Image.Transform.PERSPECTIVE, coeffs,
-                                    Image.Resampling.BILINEAR)
+                return im.transform(
+                    (crop_w, crop_h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR
+                )
         else:
 
             def warp(im: Image.Image) -> Image.Image:
@@ -612,15 +660,28 @@ class SynthWordGenerator:
 
         out_h = cfg.height
         out_w = round(crop_w * out_h / crop_h)
-        out_w = int(min(max(out_w, int(out_h * cfg.min_width_factor), 1),
-                        int(out_h * cfg.max_width_factor)))
+        out_w = int(
+            min(max(out_w, int(out_h * cfg.min_width_factor), 1), int(out_h * cfg.max_width_factor))
+        )
         size_out = (out_w, out_h)
-        a_fill = np.asarray(warp(fill).resize(size_out, Image.Resampling.BILINEAR),
-                            np.float32) / 255.0
+        a_fill = (
+            np.asarray(warp(fill).resize(size_out, Image.Resampling.BILINEAR), np.float32) / 255.0
+        )
         a_out = None
         if outline is not None:
-            a_out = np.asarray(warp(outline).resize(size_out, Image.Resampling.BILINEAR),
-                               np.float32) / 255.0
+            a_out = (
+                np.asarray(warp(outline).resize(size_out, Image.Resampling.BILINEAR), np.float32)
+                / 255.0
+            )
+        # Hairline fonts lose intensity when downscaled: restore full-strength strokes.
+        ink = (a_fill if a_out is None else a_out).ravel()
+        ink = ink[ink > 0.1]
+        peak = float(np.percentile(ink, 90)) if ink.size else 1.0
+        if peak < 0.85:
+            gain = 1.0 / max(peak, 0.2)
+            a_fill = np.minimum(a_fill * gain, 1.0)
+            if a_out is not None:
+                a_out = np.minimum(a_out * gain, 1.0)
         return self._compose(r, rng, a_fill, a_out, hollow)
 
     def _draw_neighbors(
@@ -650,14 +711,19 @@ class SynthWordGenerator:
             line = " ".join(words)
             g = box_h * r.uniform(0.05, 0.3)
             gaps[0 if above else 1] = g / box_h
-            if above:
-                y = oy + ref_top - g  # baseline of the line above
-            else:
-                y = oy + ref_bot + g + box_h * 0.75  # cap top roughly g below the box
+            # baseline of the line above / cap top of the line below roughly g from the box
+            y = oy + ref_top - g if above else oy + ref_bot + g + box_h * 0.75
             x = r.uniform(-0.5, 0.3) * cw
             for d, stroke in draws:
-                d.text((x, y), line, font=font, fill=255, anchor="ls", stroke_width=stroke,
-                       stroke_fill=255)
+                d.text(
+                    (x, y),
+                    line,
+                    font=font,
+                    fill=255,
+                    anchor="ls",
+                    stroke_width=stroke,
+                    stroke_fill=255,
+                )
         return gaps[0], gaps[1]
 
     # ------------------------------------------------------------------ colour
@@ -708,7 +774,11 @@ class SynthWordGenerator:
             shadow_color = fg * 0.25 if _lum(bg) > 0.35 else _random_color(r) * 0.3
             img = img * (1 - s) + shadow_color * s
 
-        if a_out is not None:
+        if a_out is not None and hollow:
+            # outline only: the ring around the glyphs, in the text colour
+            m = np.clip(a_out - a_fill, 0.0, 1.0)[..., None] * alpha
+            img = img * (1 - m) + fg * m
+        elif a_out is not None:
             stroke_color = _random_color(r)
             for _ in range(10):
                 if abs(_lum(stroke_color) - _lum(fg)) >= 0.3:
@@ -778,8 +848,9 @@ class SynthWordGenerator:
             t = math.radians(r.uniform(0, 180))
             lam = r.uniform(3, 24)
             yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-            f = np.sin((xx * math.cos(t) + yy * math.sin(t)) * (2 * math.pi / lam)
-                       + r.uniform(0, 6.3)).astype(np.float32)
+            f = np.sin(
+                (xx * math.cos(t) + yy * math.sin(t)) * (2 * math.pi / lam) + r.uniform(0, 6.3)
+            ).astype(np.float32)
             if r.random() < 0.4:
                 f = np.sign(f)
             amp *= 0.5
@@ -806,8 +877,9 @@ class SynthWordGenerator:
             s = r.uniform(*cfg.lowres_scale)
             small = (max(1, round(im.width * s)), max(1, round(im.height * s)))
             down = r.choice([Image.Resampling.BILINEAR, Image.Resampling.BOX])
-            up = r.choice([Image.Resampling.BILINEAR, Image.Resampling.BICUBIC,
-                           Image.Resampling.NEAREST])
+            up = r.choice(
+                [Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.NEAREST]
+            )
             im = im.resize(small, down).resize(im.size, up)
         if r.random() < cfg.p_noise:
             arr = np.asarray(im, np.float32)
@@ -920,6 +992,7 @@ def preview(n: int = 32, seed: int = 0) -> Image.Image:
     for i, (im, label) in enumerate(samples):
         y = i * (h + 4) + 2
         sheet.paste(im, (0, y))
-        draw.text((img_w + 8, y + h // 2), f"{i}: {label}", fill=(200, 0, 0), font=lab_font,
-                  anchor="lm")
+        draw.text(
+            (img_w + 8, y + h // 2), f"{i}: {label}", fill=(200, 0, 0), font=lab_font, anchor="lm"
+        )
     return sheet

@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from ..config import PRESETS, CRNNConfig
-from ..model import CRNN
 from ..ctc import case_folded_log_probs
+from ..model import CRNN
 from ..vocab import Tokenizer
 
 __all__ = ["SourceConfig", "TrainConfig", "train", "main", "case_folded_log_probs"]
@@ -117,8 +117,9 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * ratio
 
 
-def batch_loss(logits: torch.Tensor, labels: Sequence[str], case_insensitive: Sequence[bool],
-               tokenizer: Tokenizer) -> torch.Tensor:
+def batch_loss(
+    logits: torch.Tensor, labels: Sequence[str], case_insensitive: Sequence[bool], tokenizer: Tokenizer
+) -> torch.Tensor:
     """Mean CTC loss (per target char, like ``F.ctc_loss``'s ``"mean"``) of ``(N, T, C)`` logits."""
     lp = logits.float().log_softmax(-1)
     if any(case_insensitive):
@@ -128,8 +129,13 @@ def batch_loss(logits: torch.Tensor, labels: Sequence[str], case_insensitive: Se
     targets, lengths = tokenizer.encode_batch(labels)
     n, t = lp.shape[:2]
     return F.ctc_loss(
-        lp.transpose(0, 1), targets.to(lp.device), torch.full((n,), t, dtype=torch.long),
-        lengths, blank=tokenizer.blank, reduction="mean", zero_infinity=True,
+        lp.transpose(0, 1),
+        targets.to(lp.device),
+        torch.full((n,), t, dtype=torch.long),
+        lengths,
+        blank=tokenizer.blank,
+        reduction="mean",
+        zero_infinity=True,
     )
 
 
@@ -145,15 +151,18 @@ def _build_sources(cfg: TrainConfig, vocab: str) -> list[Any]:
             from .synth import SynthWordGenerator
 
             gen = SynthWordGenerator(vocab, seed=cfg.seed)
-            out.append(WeightedSource(gen, s.weight, augment=False, name="synth", infinite=True))
+            out.append(WeightedSource(gen, s.weight, augment=False, name="synth", infinite=True))  # type: ignore[arg-type]
         elif s.kind == "folder":
             if not s.path:
                 raise ValueError("folder source needs a path")
             ds = open_dataset(s.path, labels=s.labels, vocab=vocab)
             if len(ds) == 0:
                 raise ValueError(f"{s.path}: no usable samples")
-            out.append(WeightedSource(ds, s.weight, augment=s.augment, case_sensitive=s.case_sensitive,
-                                      name=str(s.path)))
+            out.append(
+                WeightedSource(
+                    ds, s.weight, augment=s.augment, case_sensitive=s.case_sensitive, name=str(s.path)
+                )
+            )
         else:
             raise ValueError(f"unknown source kind {s.kind!r}")
     return out
@@ -249,25 +258,39 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
     ddp_model: torch.nn.Module = model
     if distributed:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[local_rank] if device.type == "cuda" else None)
+            model, device_ids=[local_rank] if device.type == "cuda" else None
+        )
 
     sources = _build_sources(cfg, mcfg.vocab)
     pool = 4
     stream = BatchStream(
-        sources, batch_size=cfg.batch_size, mean=mcfg.mean, std=mcfg.std, seed=cfg.seed, rank=rank,
-        start_group=step // pool, pool=pool, doctr_fraction=cfg.doctr_fraction,
-        max_width=cfg.max_width, width_jitter=cfg.width_jitter,
+        sources,
+        batch_size=cfg.batch_size,
+        mean=mcfg.mean,
+        std=mcfg.std,
+        seed=cfg.seed,
+        rank=rank,
+        start_group=step // pool,
+        pool=pool,
+        doctr_fraction=cfg.doctr_fraction,
+        max_width=cfg.max_width,
+        width_jitter=cfg.width_jitter,
     )
-    loader = DataLoader(stream, batch_size=None, num_workers=cfg.workers,
-                        pin_memory=device.type == "cuda",
-                        persistent_workers=False, prefetch_factor=2 if cfg.workers > 0 else None)
+    loader = DataLoader(
+        stream,
+        batch_size=None,
+        num_workers=cfg.workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=False,
+        prefetch_factor=2 if cfg.workers > 0 else None,
+    )
     use_amp = cfg.amp and device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     log_path = out_dir / "train_log.csv"
     new_log = not log_path.exists()
-    log_f = open(log_path, "a", newline="")
+    log_f = open(log_path, "a", newline="")  # noqa: SIM115 - closed in the finally below
     log = csv.writer(log_f)
     if new_log:
         log.writerow(["step", "hours", "loss", "lr", "crops_per_s", "metrics"])
@@ -279,11 +302,19 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
     def checkpoint() -> None:
         if rank != 0:
             return
-        _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                      "scheduler": scheduler.state_dict(), "step": step,
-                      "seconds": seconds_done + time.time() - t_start, "rng": _rng_state(),
-                      "train_config": dataclasses.asdict(cfg), "model_config": mcfg.to_dict()},
-                     ckpt_path)
+        _save_atomic(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "step": step,
+                "seconds": seconds_done + time.time() - t_start,
+                "rng": _rng_state(),
+                "train_config": dataclasses.asdict(cfg),
+                "model_config": mcfg.to_dict(),
+            },
+            ckpt_path,
+        )
         logger.info("checkpoint at step %d", step)
 
     model.train()
@@ -313,11 +344,24 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
                 if step % cfg.log_every == 0 and rank == 0:
                     dt = time.time() - t_log
                     hours = (seconds_done + time.time() - t_start) / 3600
-                    log.writerow([step, f"{hours:.3f}", f"{run_loss / run_n:.4f}",
-                                  f"{scheduler.get_last_lr()[0]:.2e}", f"{run_crops / dt:.1f}", ""])
+                    log.writerow(
+                        [
+                            step,
+                            f"{hours:.3f}",
+                            f"{run_loss / run_n:.4f}",
+                            f"{scheduler.get_last_lr()[0]:.2e}",
+                            f"{run_crops / dt:.1f}",
+                            "",
+                        ]
+                    )
                     log_f.flush()
-                    logger.info("step %d loss %.4f lr %.2e %.1f crops/s", step, run_loss / run_n,
-                                scheduler.get_last_lr()[0], run_crops / dt)
+                    logger.info(
+                        "step %d loss %.4f lr %.2e %.1f crops/s",
+                        step,
+                        run_loss / run_n,
+                        scheduler.get_last_lr()[0],
+                        run_crops / dt,
+                    )
                     run_loss, run_n, run_crops, t_log = 0.0, 0, 0, time.time()
                 now = time.time()
                 if now - last_ckpt >= cfg.checkpoint_every_s:
@@ -335,7 +379,8 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
                     break
             skip = 0
             if step >= cfg.max_steps or (
-                    cfg.stop_after_s is not None and time.time() - t_start >= cfg.stop_after_s):
+                cfg.stop_after_s is not None and time.time() - t_start >= cfg.stop_after_s
+            ):
                 break
     finally:
         checkpoint()
@@ -358,8 +403,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-steps", type=int, help="override max_steps")
     p.add_argument("--stop-after", type=float, help="stop (and checkpoint) after this many seconds")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
-                   help="override any config key, e.g. --set lr=5e-4 --set workers=4")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="override any config key, e.g. --set lr=5e-4 --set workers=4",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = TrainConfig.load(args.config)

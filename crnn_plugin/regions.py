@@ -1,0 +1,133 @@
+"""Recognise regions of a full image given by any text detector (EasyOCR-style results).
+
+Axis-aligned boxes are cropped; rotated quadrilaterals are validated and ordered with shapely and
+rectified with a perspective warp. Results are ``[(box, text, confidence)]`` in input order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from .preprocessing import ImageInput, load_image
+
+if TYPE_CHECKING:
+    from .recognizer import Recognizer
+
+__all__ = ["BOX_FORMATS", "crop_box", "order_quad", "rectify_quad", "recognize_regions"]
+
+#: ``xyxy``: ``[x_min, y_min, x_max, y_max]``; ``easyocr``: ``[x_min, x_max, y_min, y_max]``
+#: (EasyOCR's ``horizontal_list``); ``xywh``: ``[x_min, y_min, width, height]``. Pixels, origin top-left.
+BOX_FORMATS = ("xyxy", "easyocr", "xywh")
+
+
+def _to_xyxy(box: Sequence[float], fmt: str, index: int) -> tuple[float, float, float, float]:
+    vals = [float(v) for v in box]
+    if len(vals) != 4 or not all(math.isfinite(v) for v in vals):
+        raise ValueError(f"box {index}: expected 4 finite numbers, got {list(box)!r}")
+    if fmt == "xyxy":
+        x0, y0, x1, y1 = vals
+    elif fmt == "easyocr":
+        x0, x1, y0, y1 = vals
+    elif fmt == "xywh":
+        x0, y0, w, h = vals
+        x1, y1 = x0 + w, y0 + h
+    else:
+        raise ValueError(f"box_format must be one of {BOX_FORMATS}, got {fmt!r}")
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"box {index}: empty or inverted box {list(box)!r} in {fmt} format")
+    return x0, y0, x1, y1
+
+
+def crop_box(
+    img: Image.Image, box: Sequence[float], *, box_format: str = "xyxy", index: int = 0
+) -> Image.Image:
+    """Crop an axis-aligned box (clipped to the image); errors name the box."""
+    x0, y0, x1, y1 = _to_xyxy(box, box_format, index)
+    cx0, cy0 = max(0, math.floor(x0)), max(0, math.floor(y0))
+    cx1, cy1 = min(img.width, math.ceil(x1)), min(img.height, math.ceil(y1))
+    if cx1 - cx0 < 1 or cy1 - cy0 < 1:
+        raise ValueError(f"box {index}: {list(box)!r} lies outside the {img.width}x{img.height} image")
+    return img.crop((cx0, cy0, cx1, cy1))
+
+
+def order_quad(points: Sequence[Sequence[float]], *, index: int = 0) -> np.ndarray:
+    """Validate a quadrilateral with shapely and order it top-left, top-right, bottom-right,
+    bottom-left (clockwise on screen). Returns ``(4, 2)`` float array."""
+    from shapely.geometry import Polygon
+    from shapely.geometry.polygon import orient
+
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.shape != (4, 2) or not np.isfinite(pts).all():
+        raise ValueError(f"polygon {index}: expected 4 finite (x, y) points, got shape {pts.shape}")
+    poly = Polygon(pts)
+    if not poly.is_valid:
+        from shapely.validation import explain_validity
+
+        raise ValueError(f"polygon {index}: invalid quadrilateral ({explain_validity(poly)})")
+    if poly.area < 1.0:
+        raise ValueError(f"polygon {index}: area {poly.area:.2f} px^2 is too small")
+    # shapely's counter-clockwise (y up) is clockwise on screen (y down)
+    ring = np.asarray(orient(poly, sign=1.0).exterior.coords)[:4]
+    # text runs along the longer pair of edges: start at the corner that begins a long edge
+    # and is closest to the top-left, so that rotated words read left to right
+    edges = [np.linalg.norm(ring[(i + 1) % 4] - ring[i]) for i in range(4)]
+    long_starts = [0, 2] if edges[0] + edges[2] >= edges[1] + edges[3] else [1, 3]
+    start = min(long_starts, key=lambda i: ring[i][0] + ring[i][1])
+    return np.roll(ring, -start, axis=0)
+
+
+def _perspective_coeffs(src: np.ndarray, dst: np.ndarray) -> list[float]:
+    """Coefficients for PIL's PERSPECTIVE transform mapping output points ``dst`` to input ``src``."""
+    a = []
+    for (x, y), (u, v) in zip(src, dst):
+        a.append([u, v, 1, 0, 0, 0, -x * u, -x * v])
+        a.append([0, 0, 0, u, v, 1, -y * u, -y * v])
+    return np.linalg.solve(np.asarray(a, dtype=np.float64), src.reshape(8)).tolist()
+
+
+def rectify_quad(img: Image.Image, quad: np.ndarray) -> Image.Image:
+    """Warp an ordered quadrilateral (TL, TR, BR, BL) to an upright rectangle."""
+    tl, tr, br, bl = quad
+    w = max(1, int(round((np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2)))
+    h = max(1, int(round((np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2)))
+    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
+    return img.transform(
+        (w, h), Image.Transform.PERSPECTIVE, _perspective_coeffs(quad, dst), Image.Resampling.BILINEAR
+    )
+
+
+def recognize_regions(
+    recognizer: Recognizer,
+    image: ImageInput,
+    *,
+    boxes: Sequence[Sequence[float]] | None = None,
+    polygons: Sequence[Sequence[Sequence[float]]] | None = None,
+    box_format: str = "xyxy",
+    **kwargs: Any,
+) -> list[tuple[Any, str, float]]:
+    """EasyOCR-style ``[(box, text, confidence)]`` for the boxes, then the polygons, in input order.
+
+    Boxes are returned as given; polygons as their ordered 4 points (``[[x, y], ...]``). All crops
+    are recognised in one batched call. Invalid regions raise ``ValueError`` naming the region.
+    """
+    if box_format not in BOX_FORMATS:
+        raise ValueError(f"box_format must be one of {BOX_FORMATS}, got {box_format!r}")
+    img = load_image(image)
+    crops: list[Image.Image] = []
+    keys: list[Any] = []
+    for i, box in enumerate(boxes or []):
+        crops.append(crop_box(img, box, box_format=box_format, index=i))
+        keys.append(list(box))
+    for i, poly in enumerate(polygons or []):
+        quad = order_quad(poly, index=i)
+        crops.append(rectify_quad(img, quad))
+        keys.append(quad.round(2).tolist())
+    if not crops:
+        return []
+    preds = recognizer(crops, errors="raise", **kwargs)
+    return [(k, p.text, p.confidence) for k, p in zip(keys, preds)]

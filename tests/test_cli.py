@@ -1,0 +1,202 @@
+"""``crnn-plugin`` on folders made in the test: every good file read, every bad one reported."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _helpers import render_word
+from PIL import Image
+
+from crnn_plugin import CRNN, save_pretrained
+from crnn_plugin.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+
+
+@pytest.fixture
+def model_dir(tiny_model: CRNN, tmp_path: Path) -> Path:
+    return save_pretrained(tiny_model, tmp_path / "model")
+
+
+def make_torture_folder(root: Path) -> tuple[set[str], set[str]]:
+    """Good and bad files of every kind the CLI must survive; returns (good names, bad names)."""
+    root.mkdir()
+    word = render_word("word")
+    good: dict[str, Image.Image | None] = {
+        "plain.png": word,
+        "tiny_1x1.png": Image.new("RGB", (1, 1), "white"),
+        "long_1x20000.png": Image.new("L", (20000, 1), 255),
+        "big_8000x8000.png": Image.new("L", (8000, 8000), 200),
+        "gray16.png": Image.fromarray(np.asarray(word.convert("L")).astype("<u2") * 257),
+        "cmyk.jpg": word.convert("CMYK"),
+        "palette.png": word.convert("P"),
+        "rgba.png": word.convert("RGBA"),
+        "unicode naïve 字.png": word,
+    }
+    for name, img in good.items():
+        assert img is not None
+        img.save(root / name)
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    word.save(root / "exif_rotated.jpg", exif=exif)
+    frames = [word, word.convert("L").convert("RGB")]
+    frames[0].save(root / "animated.gif", save_all=True, append_images=frames[1:], duration=100)
+    good_names = set(good) | {"exif_rotated.jpg", "animated.gif"}
+    buf = io.BytesIO()
+    word.save(buf, "PNG")
+    (root / "truncated.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    buf = io.BytesIO()
+    word.save(buf, "JPEG")
+    (root / "truncated.jpg").write_bytes(buf.getvalue()[:100])
+    (root / "zero.png").write_bytes(b"")
+    (root / "text.png").write_text("not an image")
+    (root / "unreadable.png").write_bytes(buf.getvalue())
+    os.chmod(root / "unreadable.png", 0)
+    bad = {"truncated.png", "truncated.jpg", "zero.png", "text.png"}
+    if os.geteuid() != 0:  # root can read mode-000 files
+        bad.add("unreadable.png")
+    else:
+        good_names.add("unreadable.png")
+    (root / "sub").mkdir()
+    word.save(root / "sub" / "nested.png")
+    os.symlink("..", root / "sub" / "loop")  # a symlink loop must not hang the walk
+    return good_names, bad
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_recognize_torture_folder(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = make_torture_folder(tmp_path / "crops")
+    code, out, err = run_cli(
+        ["recognize", str(tmp_path / "crops"), "--model", str(model_dir), "--recursive", "--device", "cpu"],
+        capsys,
+    )
+    rows = [json.loads(line) for line in out.splitlines()]
+    by_name = {Path(r["path"]).name: r for r in rows}
+    assert code == EXIT_SOME_FAILED
+    assert set(by_name) == good | bad | {"nested.png"}
+    for name in good | {"nested.png"}:
+        assert "error" not in by_name[name] and isinstance(by_name[name]["text"], str), name
+        assert 0 <= by_name[name]["confidence"] <= 1
+    for name in bad:
+        assert name in by_name[name]["error"], by_name[name]
+    assert "could not be read" in err
+    assert [r["path"] for r in rows] == sorted(r["path"] for r in rows)  # deterministic order
+
+
+def test_formats_and_exit_codes(tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "ok"
+    folder.mkdir()
+    for i, w in enumerate(["one", "two", "three"]):
+        render_word(w).save(folder / f"{i}.png")
+    out_csv = tmp_path / "out.csv"
+    code, _, _ = run_cli(["recognize", str(folder), "--model", str(model_dir), "-o", str(out_csv)], capsys)
+    assert code == EXIT_OK
+    rows = list(csv.reader(out_csv.open()))
+    assert rows[0] == ["path", "text", "confidence", "error"] and len(rows) == 4
+    code, out, _ = run_cli(
+        ["recognize", str(folder / "0.png"), "--model", str(model_dir), "--format", "txt"], capsys
+    )
+    assert code == EXIT_OK and len(out.splitlines()) == 1
+    assert run_cli(["recognize", str(folder), "--model", str(tmp_path / "none")], capsys)[0] == EXIT_USAGE
+    assert run_cli(["recognize"], capsys)[0] == EXIT_USAGE
+    assert run_cli(["recognize", str(folder), "--resume"], capsys)[0] == EXIT_USAGE
+    code, _, err = run_cli(
+        ["recognize", str(folder), "--model", str(model_dir), "--lexicon", str(tmp_path / "nolex.txt")],
+        capsys,
+    )
+    assert code == EXIT_USAGE and "nolex.txt" in err
+
+
+def test_stdin_paths_and_glob(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    render_word("a").save(folder / "a.png")
+    render_word("b").save(folder / "b.jpg")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{folder / 'a.png'}\n{folder / 'b.jpg'}\n"))
+    code, out, _ = run_cli(["recognize", "-", "--model", str(model_dir)], capsys)
+    assert code == 0 and len(out.splitlines()) == 2
+    code, out, _ = run_cli(["recognize", str(folder), "--glob", "*.jpg", "--model", str(model_dir)], capsys)
+    assert [Path(json.loads(x)["path"]).name for x in out.splitlines()] == ["b.jpg"]
+
+
+def test_resume_after_torn_output(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "r"
+    folder.mkdir()
+    for i in range(5):
+        render_word(f"w{i}").save(folder / f"{i}.png")
+    out = tmp_path / "out.jsonl"
+    first = json.dumps({"path": str(folder / "0.png"), "text": "x", "confidence": 0.5})
+    out.write_text(first + "\n" + '{"path": "' + str(folder / "1.png"))  # killed mid-line
+    code, _, _ = run_cli(
+        ["recognize", str(folder), "--model", str(model_dir), "-o", str(out), "--resume"], capsys
+    )
+    lines = out.read_text().splitlines()
+    paths = [json.loads(x)["path"] for x in lines]
+    assert code == 0 and lines[0] == first
+    assert sorted(paths) == sorted(str(folder / f"{i}.png") for i in range(5))
+    assert len(paths) == len(set(paths))
+
+
+@pytest.mark.slow
+def test_sigint_leaves_valid_output_and_resume_completes(tmp_path: Path, model_dir: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    word = render_word("interrupt")
+    for i in range(600):
+        word.save(folder / f"{i:04d}.png")
+    out = tmp_path / "out.jsonl"
+    cmd = [
+        sys.executable,
+        "-m",
+        "crnn_plugin",
+        "recognize",
+        str(folder),
+        "--model",
+        str(model_dir),
+        "-o",
+        str(out),
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+    ]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not out.exists() or out.stat().st_size == 0):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    partial = out.read_text().splitlines()
+    assert 0 < len(partial) < 600
+    assert all(json.loads(x)["path"] for x in partial)  # every line is complete JSON
+    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    paths = [json.loads(x)["path"] for x in out.read_text().splitlines()]
+    assert len(paths) == 600 and len(set(paths)) == 600
+
+
+def test_info_and_help(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["info", "--model", str(model_dir)], capsys)
+    info = json.loads(out)
+    assert code == 0 and info["arch"] == "tiny" and info["parameters"] > 0
+    assert run_cli(["--help"], capsys)[0] == 0

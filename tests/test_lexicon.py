@@ -1,0 +1,142 @@
+"""Lexicon-based transcription: candidate search equals a reference scan; scoring is the true argmax."""
+
+from __future__ import annotations
+
+import logging
+import string
+from pathlib import Path
+
+import pytest
+import torch
+from _helpers import render_word
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crnn_plugin import CRNN, LexiconError, Recognizer, sequence_log_probs
+from crnn_plugin.lexicon import BKTree, Lexicon, read_lexicon_tsv
+
+
+def ref_distance(a: str, b: str) -> int:
+    """Textbook Levenshtein distance (dynamic programming), the slow obvious reference."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+words_st = st.lists(st.text(alphabet="abcde", min_size=1, max_size=7), min_size=1, max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(words=words_st, query=st.text(alphabet="abcdef", max_size=8), delta=st.integers(0, 4))
+def test_bktree_and_scan_equal_linear_reference(words: list[str], query: str, delta: int) -> None:
+    lex = Lexicon(words, case_sensitive=True)
+    expected = {w for w in set(words) if ref_distance(query, w) <= delta}
+    assert {w for w, _ in BKTree(set(words)).search(query, delta)} == expected
+    assert set(lex.candidates(query, delta, "abcdef", method="bktree")) == expected
+    assert set(lex.candidates(query, delta, "abcdef", method="scan")) == expected
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_exhaustive_choice_is_true_argmax(seed: int) -> None:
+    torch.manual_seed(seed)
+    vocab = "abc"
+    lp = (torch.randn(6, 4) * 2).log_softmax(-1)
+    words = ["a", "ab", "ba", "abc", "cab", "cc", "bb", "acb"]
+    lex = Lexicon(words, case_sensitive=True)
+    m = lex.match(lp, "", vocab)
+    scores = {w: float(sequence_log_probs(lp, [[vocab.index(c) for c in w]])[0]) for w in words}
+    assert m.word == max(scores, key=scores.__getitem__)
+    assert m.probability == pytest.approx(torch.tensor(scores[m.word]).exp().item(), rel=1e-5)
+    assert m.method == "exhaustive"
+
+
+def test_large_lexicon_uses_search_and_keeps_spelling() -> None:
+    vocab = string.digits + string.ascii_letters
+    lex = Lexicon(["Hello", "help", "World"] + [f"w{i:05d}" for i in range(3000)])
+    # logits that spell "hello" in lower case
+    t = 12
+    lp = torch.full((t, len(vocab) + 1), -20.0)
+    lp[:, -1] = 0.0
+    for k, ch in enumerate("hello"):
+        lp[2 * k + 1, vocab.index(ch)] = 5.0
+    lp = lp.log_softmax(-1)
+    m = lex.match(lp, "hello", vocab)
+    assert m.word == "Hello" and m.method in ("scan", "bktree") and m.candidates >= 1
+    none = lex.match(lp, "zzzzzzzz", vocab, max_distance=1)
+    assert none.word is None and none.method == "none"
+
+
+def test_case_insensitive_scoring_sums_case_variants() -> None:
+    vocab = "aA"
+    lp = torch.tensor([[0.3, 0.3, 0.4]]).log()  # one frame: a, A, blank
+    lex = Lexicon(["A", "b"])
+    m = lex.match(lp, "a", vocab)
+    assert m.word == "A" and m.probability == pytest.approx(0.6)
+    assert Lexicon(["A"], case_sensitive=True).match(lp, "a", vocab).probability == pytest.approx(0.3)
+
+
+def test_lexicon_file_parsing(tmp_path: Path) -> None:
+    f = tmp_path / "lex.txt"
+    f.write_text("# comment\n\nword\nWord\n other \n", encoding="utf-8")
+    lex = Lexicon.load(f)
+    assert lex.words == ["word", "other"]  # case-insensitive duplicates removed, first spelling kept
+    assert "WORD" in lex
+    big = Lexicon.load("en-50k")
+    assert len(big) > 45_000 and "hello" in big
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"ok\n\xff\xfe bad\n", r"lex.txt:2: not valid UTF-8"),
+        (b"", "empty"),
+        (b"# only\n\n", "empty"),
+        (b"a\x00b\n", "NUL"),
+    ],
+)
+def test_bad_lexicon_files(tmp_path: Path, content: bytes, match: str) -> None:
+    f = tmp_path / "lex.txt"
+    f.write_bytes(content)
+    with pytest.raises(LexiconError, match=match):
+        Lexicon.load(f)
+
+
+def test_missing_and_directory_lexicon(tmp_path: Path) -> None:
+    with pytest.raises(LexiconError, match="not found"):
+        Lexicon.load(tmp_path / "absent.txt")
+    with pytest.raises(LexiconError, match="directory"):
+        Lexicon.load(tmp_path)
+
+
+def test_words_outside_vocab_are_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    lex = Lexicon(["café", "cafe"])
+    lp = torch.zeros(5, 27).log_softmax(-1)
+    with caplog.at_level(logging.WARNING):
+        m = lex.match(lp, "cafe", string.ascii_lowercase)
+    assert m.word == "cafe" and "outside the model's vocab" in caplog.text
+    with pytest.raises(LexiconError, match="no word can be written"):
+        Lexicon(["über"]).match(lp, "x", "abc")
+
+
+def test_per_image_tsv(tmp_path: Path) -> None:
+    f = tmp_path / "lex.tsv"
+    f.write_text("a.png\tONE,TWO\nb.png\tTHREE\n")
+    assert read_lexicon_tsv(f) == {"a.png": ["ONE", "TWO"], "b.png": ["THREE"]}
+    f.write_text("a.png ONE,TWO\n")
+    with pytest.raises(LexiconError, match="lex.tsv:1"):
+        read_lexicon_tsv(f)
+
+
+def test_recognizer_with_lexicons(tiny_model: CRNN) -> None:
+    rec = Recognizer(tiny_model, device="cpu")
+    imgs = [render_word("cat"), render_word("dog")]
+    out = rec(imgs, lexicon=Lexicon(["cat", "dog", "cow"]))
+    assert all(p.lexicon_used and p.text in ("cat", "dog", "cow") and p.raw_text is not None for p in out)
+    per = rec(imgs, lexicon=[Lexicon(["cat"]), Lexicon(["dog"])])
+    assert [p.text for p in per] == ["cat", "dog"]
+    with pytest.raises(LexiconError, match="2 crops"):
+        rec(imgs, lexicon=[Lexicon(["cat"])])
