@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import random
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -317,6 +318,12 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
         )
         logger.info("checkpoint at step %d", step)
 
+    stop_requested: list[int] = []
+
+    def _graceful(signum: int, frame: object) -> None:  # checkpoint, save and exit on SIGTERM/SIGINT
+        stop_requested.append(signum)
+
+    old_handlers = {sig: signal.signal(sig, _graceful) for sig in (signal.SIGTERM, signal.SIGINT)}
     model.train()
     try:
         for group in loader:
@@ -375,14 +382,18 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
                     logger.info("validation at step %d: %s", step, metrics)
                     last_val = time.time()
                     t_log = time.time()
-                if cfg.stop_after_s is not None and now - t_start >= cfg.stop_after_s:
+                if stop_requested or (cfg.stop_after_s is not None and now - t_start >= cfg.stop_after_s):
                     break
             skip = 0
-            if step >= cfg.max_steps or (
-                cfg.stop_after_s is not None and time.time() - t_start >= cfg.stop_after_s
+            if (
+                step >= cfg.max_steps
+                or stop_requested
+                or (cfg.stop_after_s is not None and time.time() - t_start >= cfg.stop_after_s)
             ):
                 break
     finally:
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
         checkpoint()
         log_f.close()
     final = out_dir / "final"
