@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -175,20 +176,40 @@ def beam_search(logits: torch.Tensor, tokenizer: Tokenizer, *, beam_width: int =
 
 
 def _char_confidences(probs: torch.Tensor, label: list[int], blank: int) -> tuple[float, ...]:
-    """Per-character confidence: the highest frame probability of each character, in order."""
-    confs: list[float] = []
-    t = 0
-    tmax = probs.shape[0]
+    """Per-character confidence along the most likely (Viterbi) alignment of ``label``.
+
+    ``probs`` is ``(T, C)``; a character's confidence is its highest frame probability among the
+    frames the best alignment assigns to it.
+    """
+    if not label:
+        return ()
+    lp = probs.clamp_min(1e-30).log().double().cpu().numpy()
+    ext = [blank]
     for c in label:
-        best = 0.0
-        while t < tmax:
-            p = float(probs[t, c])
-            if p > best:
-                best = p
-            t += 1
-            if t < tmax and float(probs[t, c]) < best and best > 0.5:
-                break
-        confs.append(best)
+        ext += [c, blank]
+    t_max, s_max = lp.shape[0], len(ext)
+    score = np.full((t_max, s_max), -np.inf)
+    back = np.zeros((t_max, s_max), dtype=np.int64)
+    score[0, 0] = lp[0, ext[0]]
+    if s_max > 1:
+        score[0, 1] = lp[0, ext[1]]
+    for t in range(1, t_max):
+        for s in range(s_max):
+            cands = [(score[t - 1, s], s)]
+            if s >= 1:
+                cands.append((score[t - 1, s - 1], s - 1))
+            if s >= 2 and ext[s] != blank and ext[s] != ext[s - 2]:
+                cands.append((score[t - 1, s - 2], s - 2))
+            best, arg = max(cands)
+            score[t, s] = best + lp[t, ext[s]]
+            back[t, s] = arg
+    s = s_max - 1 if s_max == 1 or score[-1, s_max - 1] >= score[-1, s_max - 2] else s_max - 2
+    confs = [0.0] * len(label)
+    for t in range(t_max - 1, -1, -1):
+        if s % 2 == 1:
+            k = s // 2
+            confs[k] = max(confs[k], float(np.exp(lp[t, ext[s]])))
+        s = int(back[t, s]) if t > 0 else s
     return tuple(confs)
 
 

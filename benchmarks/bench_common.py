@@ -1,0 +1,171 @@
+"""Helpers shared by the benchmark driver and the peer workers (standard library only).
+
+This module is imported from two virtual environments (the project's and the peers'), so it must
+not import ``crnn_plugin``, torch or anything outside the standard library.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import re
+import signal
+import statistics
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+__all__ = [
+    "normalize36",
+    "read_labels",
+    "Timing",
+    "summarize",
+    "training_pids",
+    "paused_training",
+    "resume_training",
+    "rss_kib",
+]
+
+logger = logging.getLogger("benchmarks")
+
+# Same rule as crnn_plugin.evaluate.normalize36, copied so that peers do not import our package.
+_NOT36 = re.compile(r"[^a-z0-9]")
+
+#: argv element that identifies the background training processes.
+TRAIN_MODULE = "crnn_plugin.train"
+
+
+def normalize36(text: str) -> str:
+    """The 36-class protocol: lower-case, keep only a-z and 0-9."""
+    return _NOT36.sub("", text.lower())
+
+
+def read_labels(folder: str | Path, limit: int | None = None) -> list[tuple[Path, str]]:
+    """``(absolute path, label)`` rows of ``folder/labels.tsv`` (``relpath<TAB>label``), in file order."""
+    root = Path(folder)
+    rows: list[tuple[Path, str]] = []
+    with open(root / "labels.tsv", encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            rel, _, label = line.partition("\t")
+            rows.append((root / rel, label))
+    return rows[:limit] if limit is not None else rows
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Repeated measurements of one quantity (e.g. crops/s)."""
+
+    median: float
+    min: float
+    max: float
+    values: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready dict."""
+        return {"median": self.median, "min": self.min, "max": self.max, "values": list(self.values)}
+
+
+def summarize(values: Sequence[float]) -> Timing:
+    """Median, min and max of repeated measurements."""
+    vals = tuple(float(v) for v in values)
+    return Timing(statistics.median(vals), min(vals), max(vals), vals)
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def training_pids() -> list[int]:
+    """PIDs of the background training (``python -m crnn_plugin.train ...``) and its workers.
+
+    ``pgrep -f`` alone would also match any shell whose command line merely mentions the module
+    (for instance the shell running this benchmark), so a process only counts when one of its argv
+    elements *is* the module name. This process and its ancestors are never included.
+    """
+    try:
+        out = subprocess.run(
+            ["pgrep", "-f", TRAIN_MODULE], capture_output=True, text=True, check=False
+        ).stdout
+    except FileNotFoundError:
+        return []
+    own = {os.getpid(), os.getppid()}
+    pids = []
+    for tok in out.split():
+        pid = int(tok)
+        if pid not in own and TRAIN_MODULE in _cmdline(pid):
+            pids.append(pid)
+    return pids
+
+
+def _signal_training(sig: signal.Signals) -> list[int]:
+    pids = training_pids()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+    return pids
+
+
+def resume_training() -> None:
+    """SIGCONT every training process (harmless when none is stopped)."""
+    _signal_training(signal.SIGCONT)
+
+
+_guards_installed = False
+
+
+def _install_resume_guards() -> None:
+    """Make sure training is resumed however this process ends (normal exit, exception, signal)."""
+    global _guards_installed
+    if _guards_installed:
+        return
+    _guards_installed = True
+    atexit.register(resume_training)
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        resume_training()
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(sig, _on_signal)
+
+
+@contextlib.contextmanager
+def paused_training(enabled: bool = True, what: str = "") -> Iterator[None]:
+    """Stop the background training for a timed section and always resume it afterwards."""
+    if not enabled:
+        yield
+        return
+    _install_resume_guards()
+    pids = _signal_training(signal.SIGSTOP)
+    t0 = time.perf_counter()
+    if pids:
+        logger.info("paused training %s for %s", pids, what or "timing")
+        time.sleep(0.3)  # let the cores go idle
+    try:
+        yield
+    finally:
+        resume_training()
+        if pids:
+            logger.info("resumed training after %.1f s", time.perf_counter() - t0)
+
+
+def rss_kib(field: str = "VmRSS") -> int:
+    """A memory field of this process from ``/proc/self/status`` in KiB (``VmRSS`` or ``VmHWM``)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0

@@ -1,0 +1,32 @@
+"""Write a training checkpoint's model as a ``save_pretrained`` folder (config + safetensors + card).
+
+    python scripts/export_checkpoint.py /work/runs/crnn_small_en/checkpoint.pt weights/crnn-small-en \
+        [--card weights/crnn-small-en/README.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from crnn_plugin import CRNN, CRNNConfig, save_pretrained
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("checkpoint")
+    p.add_argument("out_dir")
+    p.add_argument("--card", help="model card (README.md) to write beside the weights")
+    args = p.parse_args()
+    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    model = CRNN(CRNNConfig.from_dict(ck["model_config"]))
+    model.load_state_dict(ck["model"])
+    card = Path(args.card).read_text(encoding="utf-8") if args.card else None
+    save_pretrained(model.eval(), args.out_dir, model_card=card)
+    print(f"step {ck['step']}, {ck['seconds'] / 3600:.2f} h of training -> {args.out_dir}")
+
+
+if __name__ == "__main__":
+    main()
