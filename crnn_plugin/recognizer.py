@@ -44,6 +44,14 @@ class Prediction:
         return self.error is None
 
 
+def cpu_supports_bf16() -> bool:
+    """True when oneDNN runs bfloat16 natively on this CPU (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` is CUDA when available, else CPU; anything else goes to ``torch.device``."""
     if isinstance(device, torch.device):
@@ -81,6 +89,15 @@ class Recognizer:
             raise ValueError("batch_size must be >= 1")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
+        # Mixed precision: fp16/bf16 autocast on CUDA; bf16 on CPUs with native bf16 (about 2x the
+        # fp32 speed here, accuracy checked by benchmarks/). ``amp=False`` forces fp32.
+        self.amp_dtype: torch.dtype | None = None
+        if amp and self.device.type == "cuda":
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        elif amp and self.device.type == "cpu" and cpu_supports_bf16():
+            self.amp_dtype = torch.bfloat16
+        if self.amp_dtype is not None:
+            self.model.to(memory_format=torch.channels_last)
         self.config = model.config
         self.tokenizer = Tokenizer(model.config.vocab)
         self.batch_size = batch_size
@@ -119,15 +136,16 @@ class Recognizer:
 
     # -- inference --------------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager[object]:
-        if self.amp and self.device.type == "cuda":
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            return torch.autocast("cuda", dtype=dtype)
+        if self.amp_dtype is not None:
+            return torch.autocast(self.device.type, dtype=self.amp_dtype)
         return contextlib.nullcontext()
 
     @torch.inference_mode()
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Model output ``(N, T, C)`` in float32 for a padded batch ``(N, 3, 32, W)``."""
         batch = batch.to(self.device, non_blocking=True)
+        if self.amp_dtype is not None:
+            batch = batch.contiguous(memory_format=torch.channels_last)
         with self._autocast():
             out = self.model(batch)
         return out.float()
@@ -237,7 +255,7 @@ class Recognizer:
 
     def with_options(self, **changes: object) -> Recognizer:
         """A copy sharing the model, with other options (``batch_size``, ``beam_width``, ``amp``)."""
-        new = Recognizer(self.model, device=self.device)
+        new = Recognizer(self.model, device=self.device, amp=self.amp_dtype is not None)
         for k, v in changes.items():
             if not hasattr(new, k):
                 raise AttributeError(k)

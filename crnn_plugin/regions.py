@@ -18,7 +18,7 @@ from .preprocessing import ImageInput, load_image
 if TYPE_CHECKING:
     from .recognizer import Recognizer
 
-__all__ = ["BOX_FORMATS", "crop_box", "order_quad", "rectify_quad", "recognize_regions"]
+__all__ = ["BOX_FORMATS", "crop_box", "order_quad", "rectify_quad", "recognize_regions", "perspective_coeffs"]
 
 #: ``xyxy``: ``[x_min, y_min, x_max, y_max]``; ``easyocr``: ``[x_min, x_max, y_min, y_max]``
 #: (EasyOCR's ``horizontal_list``); ``xywh``: ``[x_min, y_min, width, height]``. Pixels, origin top-left.
@@ -81,7 +81,7 @@ def order_quad(points: Sequence[Sequence[float]], *, index: int = 0) -> np.ndarr
     return np.roll(ring, -start, axis=0)
 
 
-def _perspective_coeffs(src: np.ndarray, dst: np.ndarray) -> list[float]:
+def perspective_coeffs(src: np.ndarray, dst: np.ndarray) -> list[float]:
     """Coefficients for PIL's PERSPECTIVE transform mapping output points ``dst`` to input ``src``."""
     a = []
     for (x, y), (u, v) in zip(src, dst):
@@ -97,7 +97,7 @@ def rectify_quad(img: Image.Image, quad: np.ndarray) -> Image.Image:
     h = max(1, int(round((np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2)))
     dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
     return img.transform(
-        (w, h), Image.Transform.PERSPECTIVE, _perspective_coeffs(quad, dst), Image.Resampling.BILINEAR
+        (w, h), Image.Transform.PERSPECTIVE, perspective_coeffs(quad, dst), Image.Resampling.BILINEAR
     )
 
 

@@ -49,8 +49,16 @@ class RapidOCRDetector(detection.DBNet):  # type: ignore[misc]
             boxes = np.zeros((0, 5), dtype=np.float32)
             if res.boxes is not None:
                 q = np.asarray(res.boxes, dtype=np.float32)
-                boxes = np.stack([q[:, :, 0].min(1) / w, q[:, :, 1].min(1) / h, q[:, :, 0].max(1) / w,
-                                  q[:, :, 1].max(1) / h, np.ones(len(q))], axis=1).clip(0, 1)
+                boxes = np.stack(
+                    [
+                        q[:, :, 0].min(1) / w,
+                        q[:, :, 1].min(1) / h,
+                        q[:, :, 0].max(1) / w,
+                        q[:, :, 1].max(1) / h,
+                        np.ones(len(q)),
+                    ],
+                    axis=1,
+                ).clip(0, 1)
             preds.append({"words": boxes.astype(np.float32)})
         return {"preds": preds}
 
@@ -62,11 +70,17 @@ def main(argv: list[str]) -> None:
         predictor = ocr_predictor(det_arch="fast_base", reco_arch="crnn_plugin", pretrained=True)
         print("using docTR's fast_base detector")
     except Exception as e:  # noqa: BLE001 - any download failure
-        print(f"docTR's detection weights could not be downloaded ({type(e).__name__}: {e}).\n"
-              "Falling back to RapidOCR's offline PP-OCR detector inside docTR's OCRPredictor.")
+        print(
+            f"docTR's detection weights could not be downloaded ({type(e).__name__}: {e}).\n"
+            "Falling back to RapidOCR's offline PP-OCR detector inside docTR's OCRPredictor."
+        )
         # preserve_aspect_ratio=False: the stand-in detector reports boxes relative to the page
-        predictor = ocr_predictor(det_arch=RapidOCRDetector(pages), reco_arch="crnn_plugin",
-                                  pretrained=True, preserve_aspect_ratio=False)
+        predictor = ocr_predictor(
+            det_arch=RapidOCRDetector(pages),
+            reco_arch="crnn_plugin",
+            pretrained=True,
+            preserve_aspect_ratio=False,
+        )
     doc = predictor(pages)
     print(doc.render())
 

@@ -40,14 +40,15 @@ def find_font(name: str) -> Path:
     raise FileNotFoundError(f"font {name} not found; run scripts/install_training_deps.sh")
 
 
-def render(word: str, font_path: Path, fg: tuple[int, ...], bg: tuple[int, ...], tilt: float,
-           blur: float, seed: int) -> Image.Image:
+def render(
+    word: str, font_path: Path, fg: tuple[int, ...], bg: tuple[int, ...], tilt: float, blur: float, seed: int
+) -> Image.Image:
     rng = np.random.default_rng(seed)
     font = ImageFont.truetype(str(font_path), 64)
-    l, t, r, b = font.getbbox(word)
+    left, t, r, b = font.getbbox(word)
     pad_x, pad_y = 14, 10
-    img = Image.new("RGB", (r - l + 2 * pad_x, b - t + 2 * pad_y), bg)
-    ImageDraw.Draw(img).text((pad_x - l, pad_y - t), word, font=font, fill=fg)
+    img = Image.new("RGB", (r - left + 2 * pad_x, b - t + 2 * pad_y), bg)
+    ImageDraw.Draw(img).text((pad_x - left, pad_y - t), word, font=font, fill=fg)
     if tilt:
         img = img.rotate(tilt, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=bg)
     arr = np.asarray(img).astype(np.float64)

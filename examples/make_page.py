@@ -36,10 +36,10 @@ def main() -> None:
     y = 50
     for text, fname, size, angle in LINES:
         f = font(fname, size)
-        l, t, r, b = f.getbbox(text)
-        layer = Image.new("RGBA", (r - l + 20, b - t + 20), (0, 0, 0, 0))
+        left, t, r, b = f.getbbox(text)
+        layer = Image.new("RGBA", (r - left + 20, b - t + 20), (0, 0, 0, 0))
         colour = (170, 30, 30, 255) if text == "OPEN" else (25, 25, 35, 255)
-        ImageDraw.Draw(layer).text((10 - l, 10 - t), text, font=f, fill=colour)
+        ImageDraw.Draw(layer).text((10 - left, 10 - t), text, font=f, fill=colour)
         if angle:
             layer = layer.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
         x = 60 if angle == 0 else 420

@@ -1,6 +1,6 @@
 """Recognise every crop in a folder with the shipped weights and compare with its labels.
 
-    python examples/recognize_folder.py [examples/crops]
+python examples/recognize_folder.py [examples/crops]
 """
 
 from __future__ import annotations

@@ -117,7 +117,6 @@ def test_tokenizer_errors() -> None:
 
 
 def test_beam_char_confidences_follow_the_alignment() -> None:
-    tok = Tokenizer("ab")
     # frames: a(.9) blank a(.8) b(.7): the best path reads "aab"
     p = torch.tensor([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8], [0.8, 0.1, 0.1], [0.2, 0.7, 0.1]])
     from crnn_plugin.ctc import _char_confidences

@@ -31,7 +31,13 @@ from crnn_plugin.doctr_plugin import DoctrCRNN, register_doctr  # noqa: E402
 from crnn_plugin.hub import DEFAULT_MODEL, shipped_models  # noqa: E402
 
 PAGE = 1024
-WORDS = [("Hello", 100, 120), ("world", 420, 120), ("Receipt", 100, 400), ("TOTAL", 100, 700), ("42", 600, 700)]
+WORDS = [
+    ("Hello", 100, 120),
+    ("world", 420, 120),
+    ("Receipt", 100, 400),
+    ("TOTAL", 100, 700),
+    ("42", 600, 700),
+]
 
 
 def needs_weights() -> None:
@@ -76,8 +82,10 @@ def test_registration_is_idempotent_and_lazy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
     # importing docTR after crnn_plugin registers without an explicit call
-    code = ("import crnn_plugin; from doctr.models.recognition import zoo; "
-            "assert 'crnn_plugin' in zoo.ARCHS; print('ok')")
+    code = (
+        "import crnn_plugin; from doctr.models.recognition import zoo; "
+        "assert 'crnn_plugin' in zoo.ARCHS; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
 
@@ -87,8 +95,10 @@ def test_model_contract(tiny_model: CRNN) -> None:
     x = torch.rand(3, 3, 32, 128)
     out = m(x, return_model_output=True, return_preds=True)
     assert out["out_map"].shape == (3, 33, len(tiny_model.vocab) + 1)
-    assert all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) and 0 <= p[1] <= 1
-               for p in out["preds"])
+    assert all(
+        isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) and 0 <= p[1] <= 1
+        for p in out["preds"]
+    )
     assert all(set(p[0]) <= set(m.vocab) for p in out["preds"])
     loss = m(x, target=["ab", "c", "Zz"])["loss"]
     assert loss.ndim == 0 and torch.isfinite(loss)
@@ -147,6 +157,10 @@ def test_from_pretrained_model_in_ocr_predictor(tmp_path: Path) -> None:
     reloaded = crnn_plugin.from_pretrained(tmp_path / "saved")
     page, boxes = render_page()
     predictor = ocr_predictor(det_arch=KnownBoxesDetector(boxes), reco_arch=reloaded, pretrained=True)
-    words = [w["value"] for b in predictor([page]).export()["pages"][0]["blocks"]
-             for line in b["lines"] for w in line["words"]]
+    words = [
+        w["value"]
+        for b in predictor([page]).export()["pages"][0]["blocks"]
+        for line in b["lines"]
+        for w in line["words"]
+    ]
     assert "Receipt" in words

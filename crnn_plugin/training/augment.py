@@ -7,6 +7,8 @@ import io
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
+from ..regions import perspective_coeffs
+
 __all__ = ["augment_real", "layout_variable", "layout_doctr"]
 
 
@@ -20,7 +22,8 @@ def augment_real(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     if rng.random() < 0.3:
         w, h = img.size
         d = 0.08
-        coeffs = _perspective(w, h, rng.uniform(-d, d, 8) * np.array([w, h] * 4))
+        rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
+        coeffs = perspective_coeffs(rect, rect + (rng.uniform(-d, d, 8) * np.array([w, h] * 4)).reshape(4, 2))
         img = img.transform(
             (w, h),
             Image.Transform.PERSPECTIVE,
@@ -58,17 +61,6 @@ def augment_real(img: Image.Image, rng: np.random.Generator) -> Image.Image:
         img.save(buf, "JPEG", quality=int(rng.integers(20, 80)))
         img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
     return img
-
-
-def _perspective(w: int, h: int, jitter: np.ndarray) -> list[float]:
-    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
-    dst = src + jitter.reshape(4, 2)
-    a = []
-    for (x, y), (u, v) in zip(src, dst):
-        a.append([u, v, 1, 0, 0, 0, -x * u, -x * v])
-        a.append([0, 0, 0, u, v, 1, -y * u, -y * v])
-    coeffs = np.linalg.solve(np.array(a), src.reshape(8))
-    return coeffs.tolist()
 
 
 def layout_variable(

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from ..config import PRESETS, CRNNConfig
 from ..ctc import case_folded_log_probs
 from ..model import CRNN
+from ..recognizer import cpu_supports_bf16
 from ..vocab import Tokenizer
 
 __all__ = ["SourceConfig", "TrainConfig", "train", "main", "case_folded_log_probs"]
@@ -167,14 +168,6 @@ def _build_sources(cfg: TrainConfig, vocab: str) -> list[Any]:
         else:
             raise ValueError(f"unknown source kind {s.kind!r}")
     return out
-
-
-def cpu_supports_bf16() -> bool:
-    """True when oneDNN can run bfloat16 natively on this CPU (AVX512-BF16 or AMX)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
