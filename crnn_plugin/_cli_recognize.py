@@ -180,7 +180,11 @@ def run_recognize(args: argparse.Namespace) -> int:
         print("crnn-plugin: error: --batch-size must be >= 1", file=sys.stderr)
         return EXIT_USAGE
     rec = Recognizer.from_pretrained(
-        args.model, revision=args.revision, device=args.device, batch_size=args.batch_size
+        args.model,
+        revision=args.revision,
+        device=args.device,
+        batch_size=args.batch_size,
+        amp=not args.fp32,
     )
     if args.beam_width:
         rec.beam_width = args.beam_width

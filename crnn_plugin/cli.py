@@ -30,6 +30,11 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--fp32",
+        action="store_true",
+        help="no mixed precision (default: bf16/fp16 on CUDA and on CPUs with native bf16)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,7 +134,11 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from .recognizer import Recognizer
 
     return Recognizer.from_pretrained(
-        args.model, revision=args.revision, device=args.device, batch_size=args.batch_size
+        args.model,
+        revision=args.revision,
+        device=args.device,
+        batch_size=args.batch_size,
+        amp=not args.fp32,
     )
 
 

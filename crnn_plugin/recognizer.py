@@ -112,13 +112,14 @@ class Recognizer:
         revision: str | None = None,
         device: str | torch.device = "auto",
         batch_size: int = 64,
+        amp: bool = True,
         **kwargs: object,
     ) -> Recognizer:
         """Load weights (folder, shipped name or Hub repo id) and wrap them in a Recognizer."""
         from .hub import from_pretrained
 
         model = from_pretrained(name_or_path, revision=revision, **kwargs)  # type: ignore[arg-type]
-        return cls(model, device=device, batch_size=batch_size)
+        return cls(model, device=device, batch_size=batch_size, amp=amp)
 
     # -- pre-processing -------------------------------------------------------------------------
     def prepare(self, image: ImageInput) -> torch.Tensor:

@@ -200,3 +200,30 @@ def test_info_and_help(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
     info = json.loads(out)
     assert code == 0 and info["arch"] == "tiny" and info["parameters"] > 0
     assert run_cli(["--help"], capsys)[0] == 0
+
+
+def test_recognize_with_lexicons(tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "lex"
+    folder.mkdir()
+    render_word("cat").save(folder / "a.png")
+    render_word("dog").save(folder / "b.png")
+    (tmp_path / "words.txt").write_text("cat\ndog\n")
+    code, out, _ = run_cli(
+        ["recognize", str(folder), "--model", str(model_dir), "--lexicon", str(tmp_path / "words.txt")],
+        capsys,
+    )
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and all(r["text"] in ("cat", "dog") and r["lexicon_used"] for r in rows)
+    (tmp_path / "per.tsv").write_text("a.png\tcat\nb.png\tdog\n")
+    code, out, _ = run_cli(
+        [
+            "recognize",
+            str(folder),
+            "--model",
+            str(model_dir),
+            "--lexicon-per-image",
+            str(tmp_path / "per.tsv"),
+        ],
+        capsys,
+    )
+    assert [json.loads(x)["text"] for x in out.splitlines()] == ["cat", "dog"]
