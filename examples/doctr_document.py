@@ -19,9 +19,13 @@ import numpy as np
 import torch
 from doctr.io import DocumentFile
 from doctr.models import detection, ocr_predictor
+from PIL import Image
 from torch import nn
 
 import crnn_plugin  # noqa: F401  (registers reco_arch="crnn_plugin" with docTR)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _words import word_spans  # noqa: E402
 
 
 class RapidOCRDetector(detection.DBNet):  # type: ignore[misc]
@@ -46,20 +50,15 @@ class RapidOCRDetector(detection.DBNet):  # type: ignore[misc]
             self._next += 1
             h, w = page.shape[:2]
             res = self.engine(page, use_det=True, use_cls=False, use_rec=False)
-            boxes = np.zeros((0, 5), dtype=np.float32)
-            if res.boxes is not None:
-                q = np.asarray(res.boxes, dtype=np.float32)
-                boxes = np.stack(
-                    [
-                        q[:, :, 0].min(1) / w,
-                        q[:, :, 1].min(1) / h,
-                        q[:, :, 0].max(1) / w,
-                        q[:, :, 1].max(1) / h,
-                        np.ones(len(q)),
-                    ],
-                    axis=1,
-                ).clip(0, 1)
-            preds.append({"words": boxes.astype(np.float32)})
+            words = []
+            for q in [] if res.boxes is None else np.asarray(res.boxes, dtype=np.float32):
+                x0, y0, x1, y1 = q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max()
+                line = Image.fromarray(page).crop((int(x0), int(y0), int(x1) + 1, int(y1) + 1))
+                # PP-OCR finds lines; docTR's recognizers read words: cut at the word gaps
+                for a, b in word_spans(line):
+                    words.append([(x0 + a) / w, y0 / h, (x0 + b) / w, y1 / h, 1.0])
+            boxes = np.asarray(words, dtype=np.float32).reshape(-1, 5).clip(0, 1)
+            preds.append({"words": boxes})
         return {"preds": preds}
 
 

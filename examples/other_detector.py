@@ -1,10 +1,13 @@
 """Any detector + crnn_plugin: RapidOCR's PP-OCR text detector (offline, inside its wheel) finds
-the words on a page, crnn_plugin reads them.
+the text on a page, crnn_plugin reads it.
 
     pip install rapidocr onnxruntime
     python examples/other_detector.py [examples/page.jpg]
 
-Prints EasyOCR-style ``(box, text, confidence)`` triples, top to bottom.
+PP-OCR's detector returns *lines*, while CRNN reads *words* (its vocabulary has no space), so each
+rectified line is cut into words at wide vertical gaps (``_words.py``) before recognition.
+Word-level detectors (docTR's, CRAFT) need no such step: pass their boxes to
+``Recognizer.recognize(image, boxes=... | polygons=...)`` directly.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ import numpy as np
 from PIL import Image
 
 from crnn_plugin import Recognizer
+from crnn_plugin.regions import order_quad, rectify_quad
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _words import split_words  # noqa: E402
 
 
-def detect_words(image: np.ndarray) -> list[list[list[float]]]:
-    """Quadrilaterals ``[[x, y] * 4]`` of the text found by RapidOCR's detector (no recognition)."""
+def detect_lines(image: np.ndarray) -> list[list[list[float]]]:
+    """Quadrilaterals ``[[x, y] * 4]`` of the text lines found by RapidOCR's detector."""
     from rapidocr import RapidOCR
 
     engine = RapidOCR(params={"Global.log_level": "error"})
@@ -29,13 +36,15 @@ def detect_words(image: np.ndarray) -> list[list[list[float]]]:
 
 def main(argv: list[str]) -> None:
     path = Path(argv[0]) if argv else Path(__file__).resolve().parent / "page.jpg"
-    image = np.asarray(Image.open(path).convert("RGB"))
-    polygons = detect_words(image)
+    page = Image.open(path).convert("RGB")
     recognizer = Recognizer.from_pretrained()  # shipped weights, offline
-    results = recognizer.recognize(image, polygons=polygons)
-    for box, text, conf in sorted(results, key=lambda r: (r[0][0][1], r[0][0][0])):
-        x, y = box[0]
-        print(f"({x:6.1f}, {y:6.1f})  {text!r:24} {conf:.2f}")
+    for quad in sorted(detect_lines(np.asarray(page)), key=lambda q: (q[0][1], q[0][0])):
+        line = rectify_quad(page, order_quad(quad))
+        words = recognizer(split_words(line))
+        x, y = quad[0]
+        text = " ".join(w.text for w in words)
+        conf = min((w.confidence for w in words), default=0.0)
+        print(f"({x:6.1f}, {y:6.1f})  {text!r:28} min confidence {conf:.2f}")
 
 
 if __name__ == "__main__":
