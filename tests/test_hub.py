@@ -133,3 +133,28 @@ def test_shipped_default_model_loads() -> None:
     model = from_pretrained()
     assert model.config.arch and not model.training
     assert model(torch.zeros(1, 3, 32, 64)).shape[-1] == len(model.vocab) + 1
+
+
+def test_push_to_hub_uploads_the_three_files(tiny_model: CRNN, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MOCK: the Hub cannot be reached from here, so HfApi's two network calls are replaced by
+    recorders; everything else (the folder we upload) is real."""
+    import huggingface_hub
+
+    seen: dict[str, object] = {}
+
+    def create_repo(self, repo_id: str, **kw: object) -> None:  # type: ignore[no-untyped-def]
+        seen["repo"] = (repo_id, kw.get("exist_ok"))
+
+    def upload_folder(self, *, repo_id: str, folder_path: str, **kw: object) -> str:  # type: ignore[no-untyped-def]
+        seen["files"] = sorted(p.name for p in Path(folder_path).iterdir())
+        seen["config"] = json.loads((Path(folder_path) / "config.json").read_text())
+        return f"https://huggingface.co/{repo_id}/commit/abc"
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder", upload_folder)
+    from crnn_plugin import push_to_hub
+
+    url = push_to_hub(tiny_model, "me/tiny")
+    assert seen["repo"] == ("me/tiny", True)
+    assert seen["files"] == ["README.md", "config.json", "model.safetensors"]
+    assert seen["config"]["arch"] == "tiny" and url.endswith("/commit/abc")
