@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -142,24 +143,57 @@ def _install_resume_guards() -> None:
             signal.signal(sig, _on_signal)
 
 
+#: One entry per timed window of this process: what, seconds, foreign CPU load (see below).
+WINDOWS: list[dict[str, object]] = []
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs from ``/proc/stat`` (busy includes steal, excludes idle/iowait)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        vals = [int(v) for v in f.readline().split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+    total = sum(vals[:8])
+    return total - idle, total
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds used by this process and its reaped children."""
+    self_ = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return self_.ru_utime + self_.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 @contextlib.contextmanager
 def paused_training(enabled: bool = True, what: str = "") -> Iterator[None]:
-    """Stop the background training for a timed section and always resume it afterwards."""
+    """Stop the background training for a timed section and always resume it afterwards.
+
+    Also records in :data:`WINDOWS` the *foreign* CPU load of the window: CPU time spent by any
+    other process (or stolen by the hypervisor), as a fraction of all cores over the window. A
+    value well above 0 means someone else used the machine and the timings are pessimistic.
+    """
     if not enabled:
         yield
         return
     _install_resume_guards()
     pids = _signal_training(signal.SIGSTOP)
-    t0 = time.perf_counter()
     if pids:
         logger.info("paused training %s for %s", pids, what or "timing")
         time.sleep(0.3)  # let the cores go idle
+    hz = os.sysconf("SC_CLK_TCK")
+    ncpu = os.cpu_count() or 1
+    busy0, _ = _busy_jiffies()
+    own0 = _own_cpu_seconds()
+    t0 = time.perf_counter()
     try:
         yield
     finally:
         resume_training()
-        if pids:
-            logger.info("resumed training after %.1f s", time.perf_counter() - t0)
+        secs = time.perf_counter() - t0
+        busy1, _ = _busy_jiffies()
+        foreign = max(0.0, (busy1 - busy0) / hz - (_own_cpu_seconds() - own0)) / max(secs * ncpu, 1e-9)
+        WINDOWS.append({"what": what, "seconds": round(secs, 2), "foreign_cpu": round(foreign, 3)})
+        level = logging.WARNING if foreign > 0.1 else logging.INFO
+        logger.log(level, "resumed training after %.1f s (foreign CPU load %.0f %%)", secs, 100 * foreign)
 
 
 def rss_kib(field: str = "VmRSS") -> int:
