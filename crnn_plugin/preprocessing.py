@@ -161,9 +161,16 @@ def to_tensor(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> 
     return x.sub_(m).div_(s)
 
 
-def pad_batch(tensors: Sequence[torch.Tensor], mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """Stack ``(3, H, W_i)`` tensors into ``(N, 3, H, max W)``, padding on the right with black."""
+def pad_batch(
+    tensors: Sequence[torch.Tensor], mean: Sequence[float], std: Sequence[float], *, multiple: int = 1
+) -> torch.Tensor:
+    """Stack ``(3, H, W_i)`` tensors into ``(N, 3, H, W)``, padding on the right with black.
+
+    ``W`` is the largest width rounded up to ``multiple``: fewer distinct shapes let oneDNN/cuDNN
+    reuse their kernels across batches.
+    """
     width = max(t.shape[-1] for t in tensors)
+    width = -(-width // multiple) * multiple
     pad = (-torch.tensor(mean, dtype=torch.float32) / torch.tensor(std, dtype=torch.float32)).view(-1, 1, 1)
     out = pad.expand(len(tensors), tensors[0].shape[0], tensors[0].shape[1], width).clone()
     for i, t in enumerate(tensors):

@@ -21,6 +21,10 @@ __all__ = ["Prediction", "Recognizer", "resolve_device"]
 
 logger = logging.getLogger(__name__)
 
+#: Padded batch widths are rounded up to this many pixels (4 frames), so that a stream of crops of
+#: all widths runs a few dozen distinct shapes and the backends' per-shape kernel setup is reused.
+WIDTH_MULTIPLE = 16
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -165,7 +169,9 @@ class Recognizer:
         results: list[Decoded | None] = [None] * len(tensors)
         widths = [t.shape[-1] for t in tensors]
         for idx in width_buckets(widths, self.batch_size):
-            batch = pad_batch([tensors[i] for i in idx], self.config.mean, self.config.std)
+            batch = pad_batch(
+                [tensors[i] for i in idx], self.config.mean, self.config.std, multiple=WIDTH_MULTIPLE
+            )
             decoded = self.decode(self.logits(batch), beam_width)
             for i, d in zip(idx, decoded):
                 results[i] = d
@@ -176,7 +182,9 @@ class Recognizer:
         results: list[tuple[torch.Tensor, Decoded] | None] = [None] * len(tensors)
         widths = [t.shape[-1] for t in tensors]
         for idx in width_buckets(widths, self.batch_size):
-            batch = pad_batch([tensors[i] for i in idx], self.config.mean, self.config.std)
+            batch = pad_batch(
+                [tensors[i] for i in idx], self.config.mean, self.config.std, multiple=WIDTH_MULTIPLE
+            )
             logits = self.logits(batch)
             decoded = best_path(logits, self.tokenizer)
             lp = logits.log_softmax(-1)

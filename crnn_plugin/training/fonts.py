@@ -102,8 +102,7 @@ def _scan(dirs: tuple[str, ...]) -> tuple[FontInfo, ...]:
         import fontTools.ttLib  # noqa: F401  (fail loudly, not font by font)
     except ImportError as exc:
         raise ImportError(
-            "find_fonts needs fontTools: pip install fonttools "
-            "(or run scripts/install_training_deps.sh)"
+            "find_fonts needs fontTools: pip install fonttools (or run scripts/install_training_deps.sh)"
         ) from exc
     paths = _unique_font_files(dirs)
     fonts: list[FontInfo] = []
@@ -310,9 +309,7 @@ def _renders_ok(font: ImageFont.FreeTypeFont, charset: frozenset[str]) -> bool:
         if m is None:
             return False
         masks.append(m)
-    if len(masks) >= 2 and all(
-        m.shape == masks[0].shape and np.array_equal(m, masks[0]) for m in masks[1:]
-    ):
+    if len(masks) >= 2 and all(m.shape == masks[0].shape and np.array_equal(m, masks[0]) for m in masks[1:]):
         return False  # every glyph is the same box: tofu
     return _has_real_lowercase(font, charset)
 

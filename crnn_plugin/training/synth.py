@@ -203,9 +203,7 @@ class SynthWordGenerator:
         self.config = config if config is not None else SynthConfig()
         self.fonts = list(find_fonts() if fonts is None else fonts)
         if not self.fonts:
-            raise RuntimeError(
-                "no usable fonts found; install some (scripts/install_training_deps.sh)"
-            )
+            raise RuntimeError("no usable fonts found; install some (scripts/install_training_deps.sh)")
         printable = set(string.printable) - set(string.whitespace)
         self._allowed = frozenset(c for c in vocab if c in printable)
         if not self._allowed:
@@ -295,9 +293,7 @@ class SynthWordGenerator:
         if kept:
             return self.fonts[first], kept
         # no font renders any char of the text: use any (font, vocab char) pair
-        pairs = [
-            (i, c) for c in self._allowed_sorted for i, cov in enumerate(self._cover) if c in cov
-        ]
+        pairs = [(i, c) for c in self._allowed_sorted for i, cov in enumerate(self._cover) if c in cov]
         if not pairs:
             raise RuntimeError("no font can render any character of the vocab")
         i, c = pairs[r.randrange(len(pairs))]
@@ -518,9 +514,7 @@ class SynthWordGenerator:
 
     # ------------------------------------------------------------------ rendering
 
-    def _render(
-        self, r: random.Random, rng: np.random.Generator, text: str, finfo: FontInfo
-    ) -> Image.Image:
+    def _render(self, r: random.Random, rng: np.random.Generator, text: str, finfo: FontInfo) -> Image.Image:
         cfg = self.config
         size = r.randint(*cfg.font_size)
         font = _load_font(str(finfo.path), size)
@@ -660,19 +654,12 @@ class SynthWordGenerator:
 
         out_h = cfg.height
         out_w = round(crop_w * out_h / crop_h)
-        out_w = int(
-            min(max(out_w, int(out_h * cfg.min_width_factor), 1), int(out_h * cfg.max_width_factor))
-        )
+        out_w = int(min(max(out_w, int(out_h * cfg.min_width_factor), 1), int(out_h * cfg.max_width_factor)))
         size_out = (out_w, out_h)
-        a_fill = (
-            np.asarray(warp(fill).resize(size_out, Image.Resampling.BILINEAR), np.float32) / 255.0
-        )
+        a_fill = np.asarray(warp(fill).resize(size_out, Image.Resampling.BILINEAR), np.float32) / 255.0
         a_out = None
         if outline is not None:
-            a_out = (
-                np.asarray(warp(outline).resize(size_out, Image.Resampling.BILINEAR), np.float32)
-                / 255.0
-            )
+            a_out = np.asarray(warp(outline).resize(size_out, Image.Resampling.BILINEAR), np.float32) / 255.0
         # Hairline fonts lose intensity when downscaled: restore full-strength strokes.
         ink = (a_fill if a_out is None else a_out).ravel()
         ink = ink[ink > 0.1]
@@ -877,9 +864,7 @@ class SynthWordGenerator:
             s = r.uniform(*cfg.lowres_scale)
             small = (max(1, round(im.width * s)), max(1, round(im.height * s)))
             down = r.choice([Image.Resampling.BILINEAR, Image.Resampling.BOX])
-            up = r.choice(
-                [Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.NEAREST]
-            )
+            up = r.choice([Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.NEAREST])
             im = im.resize(small, down).resize(im.size, up)
         if r.random() < cfg.p_noise:
             arr = np.asarray(im, np.float32)
@@ -992,7 +977,5 @@ def preview(n: int = 32, seed: int = 0) -> Image.Image:
     for i, (im, label) in enumerate(samples):
         y = i * (h + 4) + 2
         sheet.paste(im, (0, y))
-        draw.text(
-            (img_w + 8, y + h // 2), f"{i}: {label}", fill=(200, 0, 0), font=lab_font, anchor="lm"
-        )
+        draw.text((img_w + 8, y + h // 2), f"{i}: {label}", fill=(200, 0, 0), font=lab_font, anchor="lm")
     return sheet
