@@ -43,7 +43,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     args = p.parse_args()
     bs = args.batch_size
-    print("| folder | crops | mean width px | bucketed (ours) | unsorted batches | docTR 32x128 canvas (width only) |")
+    head = "| folder | crops | mean width px | bucketed (ours) | unsorted batches | docTR 32x128 (width only) |"
+    print(head)
     print("|---|---|---|---|---|---|")
     for name in ("iiit5k_test", "svt_test", "ic15_train"):
         folder = Path(args.data) / name

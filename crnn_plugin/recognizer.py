@@ -148,6 +148,8 @@ class Recognizer:
     @torch.inference_mode()
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Model output ``(N, T, C)`` in float32 for a padded batch ``(N, 3, 32, W)``."""
+        if self.device.type == "cuda":
+            batch = batch.pin_memory()  # page-locked host memory: asynchronous copy to the GPU
         batch = batch.to(self.device, non_blocking=True)
         if self.amp_dtype is not None:
             batch = batch.contiguous(memory_format=torch.channels_last)
