@@ -43,8 +43,15 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=64)
     args = p.parse_args()
     bs = args.batch_size
-    head = "| folder | crops | mean width px | bucketed (ours) | unsorted batches | docTR 32x128 (width only) |"
-    print(head)
+    cols = [
+        "folder",
+        "crops",
+        "mean width px",
+        "bucketed (ours)",
+        "unsorted batches",
+        "docTR 32x128 (width only)",
+    ]
+    print("| " + " | ".join(cols) + " |")
     print("|---|---|---|---|---|---|")
     for name in ("iiit5k_test", "svt_test", "ic15_train"):
         folder = Path(args.data) / name
@@ -54,8 +61,10 @@ def main() -> None:
         ours = waste(ws, width_buckets(ws, bs), WIDTH_MULTIPLE)
         plain = waste(ws, [list(range(i, min(i + bs, len(ws)))) for i in range(0, len(ws), bs)], 1)
         doctr = 1 - sum(min(w, 128) for w in ws) / (128 * len(ws))
-        print(f"| {name} | {len(ws)} | {sum(ws) / len(ws):.0f} | {100 * ours:.1f} % | {100 * plain:.1f} % "
-              f"| {100 * doctr:.1f} % |")
+        print(
+            f"| {name} | {len(ws)} | {sum(ws) / len(ws):.0f} | {100 * ours:.1f} % | {100 * plain:.1f} % "
+            f"| {100 * doctr:.1f} % |"
+        )
 
 
 if __name__ == "__main__":
