@@ -19,6 +19,9 @@ _TARGET = "doctr.models"
 
 
 def _register() -> None:
+    partial = sys.modules.get("crnn_plugin.doctr_plugin")
+    if partial is not None and not hasattr(partial, "register_doctr"):
+        return  # crnn_plugin.doctr_plugin is importing docTR right now; it registers when done
     try:
         from .doctr_plugin import register_doctr
 

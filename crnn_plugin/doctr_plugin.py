@@ -207,3 +207,6 @@ def evaluate_doctr_path(
         ours = evaluate_folder(rec, root, limit=limit)
         lines.append(f"| {root.name} | {len(rows)} | {100 * ours.acc36:.1f} | {100 * acc_doctr:.1f} |")
     return "\n".join(lines)
+
+
+register_doctr()  # importing the docTR integration makes "crnn_plugin" usable in docTR at once

@@ -72,6 +72,8 @@ def evaluate_folder(
         ok_cs = sum(p.text == lab for p, (_, lab) in zip(preds, cs_rows)) / max(n, 1)
     res = EvalResult(root.name, n, ok36 / max(n, 1), ok_cs, seconds)
     for lex in lexicons:
+        if lex == "per-image" and not (root / "lexicon50.tsv").is_file():
+            continue  # this folder has no per-image lexicons: shown as "-"
         lex_preds = _lexicon_predictions(recognizer, root, paths, lex)
         res.acc36_lexicon[lex] = sum(
             normalize36(p.text) == normalize36(lab) for p, (_, lab) in zip(lex_preds, rows)
@@ -96,7 +98,7 @@ def _lexicon_predictions(recognizer: Recognizer, root: Path, paths: list[Path], 
     if lex == "per-image":
         table = read_lexicon_tsv(root / "lexicon50.tsv")
         rels = [str(p.relative_to(root)) for p in paths]
-        lexs = [Lexicon(table[r]) for r in rels]
+        lexs = [Lexicon(table[r]) if table.get(r) else None for r in rels]
         return recognizer(paths, lexicon=lexs)  # type: ignore[arg-type]
     return recognizer(paths, lexicon=Lexicon.load(lex))  # type: ignore[arg-type]
 
