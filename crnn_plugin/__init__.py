@@ -11,6 +11,7 @@ from .config import PRESETS, CRNNConfig
 from .ctc import Decoded, beam_search, best_path, sequence_log_probs
 from .errors import ConfigError, CRNNError, ImageError, LexiconError, WeightsError
 from .hub import DEFAULT_MODEL, from_pretrained, push_to_hub, save_pretrained, shipped_models
+from .lexicon import Lexicon
 from .model import CRNN, num_frames
 from .preprocessing import load_image
 from .recognizer import Prediction, Recognizer
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "Tokenizer",
     "Recognizer",
+    "Lexicon",
     "Prediction",
     "Decoded",
     "best_path",
