@@ -73,7 +73,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name, ts in times.items():
         med, mean = statistics.median(ts), statistics.mean(ts)
-        print(print(f"| {name} | {len(ts)} | {med:.2f} | {mean:.2f} | {max(ts):.1f} |"))
+        print(f"| {name} | {len(ts)} | {med:.2f} | {mean:.2f} | {max(ts):.1f} |")
 
 
 if __name__ == "__main__":

@@ -214,7 +214,8 @@ class Lexicon:
     def _method(self, n: int) -> str:
         if self.search_method != "auto":
             return self.search_method
-        return "scan" if n <= 20_000 else "bktree"
+        # measured at 50k words: RapidFuzz scan 5.5 ms, BK-tree 21 ms per query (benchmarks/)
+        return "scan" if n <= 200_000 else "bktree"
 
     def match(
         self,
