@@ -113,16 +113,11 @@ def best_path(logits: torch.Tensor, tokenizer: Tokenizer) -> list[Decoded]:
             prev = idx
         labels.append(lab)
         char_confs.append(conf)
-    seq_lp = batched_sequence_log_probs(logits.float().log_softmax(-1), labels)
+    seq_lp = sequence_log_probs(logits.float().log_softmax(-1), labels)
     return [
         Decoded(tokenizer.decode(lab), float(min(1.0, math.exp(s))), tuple(conf))
         for lab, conf, s in zip(labels, char_confs, seq_lp.cpu().tolist())
     ]
-
-
-def batched_sequence_log_probs(log_probs: torch.Tensor, labels: Sequence[Sequence[int]]) -> torch.Tensor:
-    """``log p(labels[i] | log_probs[i])`` for a batch ``(N, T, C)``; returns ``(N,)``."""
-    return sequence_log_probs(log_probs, labels)
 
 
 def beam_search(logits: torch.Tensor, tokenizer: Tokenizer, *, beam_width: int = 10) -> list[Decoded]:

@@ -9,17 +9,15 @@ Loading is strict and never unpickles anything.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from .config import CRNNConfig
-from .errors import ConfigError, WeightsError
+from .errors import WeightsError
 from .model import CRNN
 
 __all__ = [
@@ -231,12 +229,3 @@ def push_to_hub(
         save_pretrained(model, tmp, model_card=model_card)
         info = api.upload_folder(repo_id=repo_id, folder_path=tmp, commit_message=commit_message)
     return str(info)
-
-
-def read_card_metadata(folder: Path) -> dict[str, Any]:
-    """The ``config.json`` of a folder as a plain dict (for ``crnn-plugin info``)."""
-    try:
-        data = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{folder / CONFIG_NAME}: {e}") from e
-    return data if isinstance(data, dict) else {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -256,19 +256,3 @@ class Recognizer:
         from .regions import recognize_regions
 
         return recognize_regions(self, image, boxes=boxes, polygons=polygons, box_format=box_format, **kwargs)
-
-    def iter_batches(self, items: Sequence[ImageInput]) -> Iterator[tuple[int, Prediction]]:
-        """Yield ``(index, Prediction)`` batch by batch (useful for progress reporting)."""
-        for start in range(0, len(items), self.batch_size * 4):
-            chunk = items[start : start + self.batch_size * 4]
-            for j, p in enumerate(self(list(chunk))):
-                yield start + j, p
-
-    def with_options(self, **changes: object) -> Recognizer:
-        """A copy sharing the model, with other options (``batch_size``, ``beam_width``, ``amp``)."""
-        new = Recognizer(self.model, device=self.device, amp=self.amp_dtype is not None)
-        for k, v in changes.items():
-            if not hasattr(new, k):
-                raise AttributeError(k)
-            setattr(new, k, v)
-        return new

@@ -123,7 +123,8 @@ def test_normalize36() -> None:
     assert normalize36("Hello, World-2!") == "helloworld2"
 
 
-def test_train_cli_writes_loadable_model(tmp_path: Path) -> None:
+def write_cfg(tmp_path: Path, out: str, max_steps: int) -> Path:
+    """A JSON training config over a folder of rendered words."""
     folder = make_tsv_folder(tmp_path / "data")
     cfg = tmp_path / "cfg.json"
     cfg.write_text(
@@ -133,12 +134,17 @@ def test_train_cli_writes_loadable_model(tmp_path: Path) -> None:
                 "vocab": "abcdefghijklmnopqrstuvwxyzBH",
                 "sources": [{"kind": "folder", "path": str(folder)}],
                 "batch_size": 4,
-                "max_steps": 2,
+                "max_steps": max_steps,
                 "workers": 0,
-                "out_dir": str(tmp_path / "run"),
+                "out_dir": str(tmp_path / out),
             }
         )
     )
+    return cfg
+
+
+def test_train_cli_writes_loadable_model(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, "run", 2)
     from crnn_plugin.cli import main
 
     assert main(["train", str(cfg)]) == 0
@@ -150,21 +156,7 @@ def test_train_cli_writes_loadable_model(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
-    folder = make_tsv_folder(tmp_path / "data")
-    cfg = tmp_path / "cfg.json"
-    cfg.write_text(
-        json.dumps(
-            {
-                "arch": "crnn_small",
-                "vocab": "abcdefghijklmnopqrstuvwxyzBH",
-                "sources": [{"kind": "folder", "path": str(folder)}],
-                "batch_size": 4,
-                "max_steps": 3,
-                "workers": 0,
-                "out_dir": str(tmp_path / "ddp"),
-            }
-        )
-    )
+    cfg = write_cfg(tmp_path, "ddp", 3)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run(
         [
