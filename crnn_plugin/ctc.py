@@ -23,6 +23,7 @@ __all__ = [
     "sequence_log_probs",
     "ctc_loss",
     "case_folded_log_probs",
+    "count_upper_bounds",
 ]
 
 
@@ -215,6 +216,27 @@ def _lse(a: float, b: float) -> float:
         return a
     m = max(a, b)
     return m + math.log(math.exp(a - m) + math.exp(b - m))
+
+
+def count_upper_bounds(log_probs: torch.Tensor, max_count: int = 3) -> np.ndarray:
+    """``log P(N_c >= k)`` for each class ``c`` and ``k = 1..max_count``: ``(C, max_count)``.
+
+    ``N_c`` is the number of frames whose label is ``c`` when frames are drawn independently from
+    the ``(T, C)`` distributions. A label sequence that uses ``c`` ``k`` times needs ``k`` such
+    frames, so ``p(l|y) <= min_i P(N_{l_i} >= k_i)``, ``k_i`` being ``l_i``'s occurrence number: an
+    exact upper bound that lets lexicon search skip candidates that cannot win.
+    """
+    p = log_probs.detach().double().exp().cpu().numpy()  # (T, C)
+    dist = np.zeros((p.shape[1], max_count + 1))  # P(N = j) for j < max_count, last: P(N >= max_count)
+    dist[:, 0] = 1.0
+    for q in p:
+        q = q[:, None]
+        new = dist * (1.0 - q)
+        new[:, 1:] += dist[:, :-1] * q
+        new[:, -1] += dist[:, -1] * q[:, 0]
+        dist = new
+    tail = np.cumsum(dist[:, ::-1], axis=1)[:, ::-1][:, 1:]  # P(N >= k), k = 1..max_count
+    return np.log(np.clip(tail, 1e-300, 1.0))
 
 
 def case_folded_log_probs(log_probs: torch.Tensor, vocab: str) -> torch.Tensor:

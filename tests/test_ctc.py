@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from crnn_plugin import Tokenizer, beam_search, best_path, sequence_log_probs
-from crnn_plugin.ctc import case_folded_log_probs
+from crnn_plugin.ctc import case_folded_log_probs, count_upper_bounds
 
 
 def collapse(path: tuple[int, ...], blank: int) -> tuple[int, ...]:
@@ -123,3 +123,26 @@ def test_beam_char_confidences_follow_the_alignment() -> None:
 
     assert _char_confidences(p, [0, 0, 1], 2) == pytest.approx((0.9, 0.8, 0.7))
     assert _char_confidences(p, [], 2) == ()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_count_upper_bounds_bound_every_label(seed: int) -> None:
+    """``min_i P(N_{l_i} >= k_i)`` is never below the exact ``p(l|y)``; peaked frames make it tight."""
+    g = torch.Generator().manual_seed(seed)
+    t, c = 7, 4  # classes a, b, c + blank
+    lp = (torch.randn(t, c, generator=g) * (1 + seed % 4)).log_softmax(-1)
+    table = count_upper_bounds(lp, max_count=3)
+    assert table.shape == (c, 3) and (table <= 1e-12).all()
+    assert (table[:, :-1] >= table[:, 1:] - 1e-12).all()  # P(N >= k) falls with k
+    for n in range(1, 5):
+        for label in itertools.product(range(c - 1), repeat=n):
+            seen: dict[int, int] = {}
+            bound = 0.0
+            for ch in label:
+                seen[ch] = seen.get(ch, 0) + 1
+                bound = min(bound, float(table[ch, min(seen[ch], 3) - 1]))
+            exact = float(sequence_log_probs(lp, [list(label)])[0])
+            assert exact <= bound + 1e-6, (label, exact, bound)
+    # one frame: p("a") is exactly P(N_a >= 1)
+    one = torch.tensor([[0.7, 0.1, 0.2]]).log()
+    assert count_upper_bounds(one)[0, 0] == pytest.approx(math.log(0.7))

@@ -54,6 +54,29 @@ def test_exhaustive_choice_is_true_argmax(seed: int) -> None:
     assert m.method == "exhaustive"
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_pruned_search_returns_the_argmax_over_all_candidates(seed: int) -> None:
+    """Bound-ordered early stopping gives the same word as scoring every candidate within delta."""
+    g = torch.Generator().manual_seed(seed)
+    vocab = "abcd"
+    rng = __import__("random").Random(seed)
+    words = {"".join(rng.choice(vocab) for _ in range(rng.randint(1, 7))) for _ in range(4000)}
+    lex = Lexicon(sorted(words), case_sensitive=True, exhaustive_max=100)
+    target = rng.choice(sorted(words))
+    t = 2 * len(target) + 3
+    logits = torch.randn(t, len(vocab) + 1, generator=g) * (0.5 + seed % 3)
+    for k, ch in enumerate(target):  # a noisy reading of target
+        logits[2 * k + 1, vocab.index(ch)] += 3.0
+    lp = logits.log_softmax(-1)
+    query = target[::-1] if seed % 2 else target
+    m = lex.match(lp, query, vocab, max_distance=2)
+    cands = [w for w in words if ref_distance(query, w) <= 2]
+    scores = sequence_log_probs(lp, [[vocab.index(c) for c in w] for w in cands])
+    assert m.word == cands[int(torch.argmax(scores))]
+    assert m.probability == pytest.approx(float(scores.max().exp()), rel=1e-4)
+    assert m.candidates == len(cands) and 1 <= m.scored <= m.candidates
+
+
 def test_large_lexicon_uses_search_and_keeps_spelling() -> None:
     vocab = string.digits + string.ascii_letters
     lex = Lexicon(["Hello", "help", "World"] + [f"w{i:05d}" for i in range(3000)])

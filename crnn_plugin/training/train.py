@@ -64,6 +64,7 @@ class TrainConfig:
     warmup_steps: int = 500
     max_steps: int = 100_000
     min_lr_ratio: float = 0.05
+    cycle_start: int = 0  # step where the warmup + cosine cycle begins (a second cycle resumes here)
     grad_clip: float = 5.0
     doctr_fraction: float = 0.2
     max_width: int = 400
@@ -111,10 +112,12 @@ class TrainConfig:
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup, then cosine decay to ``min_lr_ratio * lr`` at ``max_steps``."""
+    """Linear warmup from ``cycle_start``, then cosine decay to ``min_lr_ratio * lr`` at ``max_steps``."""
+    step -= cfg.cycle_start
     if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+        return cfg.lr * (max(step, 0) + 1) / cfg.warmup_steps
+    span = cfg.max_steps - cfg.cycle_start - cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, span))
     ratio = cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return cfg.lr * ratio
 
