@@ -200,8 +200,9 @@ def load_doctr(arch: str, threads: int) -> tuple[ReadFn, dict[str, Any]]:
 def load_ours(model: str, threads: int) -> tuple[ReadFn, dict[str, Any]]:
     """``crnn_plugin.Recognizer`` on CPU with its default precision, greedy CTC, crop by crop.
 
-    The default turns on bf16 autocast on CPUs with native bf16; a second, fp32 recognizer
-    (``amp=False``) is built too, for the accuracy and throughput comparison.
+    The default runs the model's int8 ONNX export where it has one, else bf16 autocast on CPUs
+    with native bf16. A PyTorch recognizer in its default precision (when the default is ONNX) and
+    an fp32 one (``amp=False``) are built too, for the accuracy and throughput comparison.
     """
     import torch
 
@@ -210,11 +211,19 @@ def load_ours(model: str, threads: int) -> tuple[ReadFn, dict[str, Any]]:
     torch.set_num_threads(threads)
     rec = crnn_plugin.Recognizer.from_pretrained(model, device="cpu")
     rec32 = crnn_plugin.Recognizer.from_pretrained(model, device="cpu", amp=False)
+    rec_torch = None
+    if getattr(rec, "backend", "torch") != "torch":
+        rec_torch = crnn_plugin.Recognizer.from_pretrained(model, device="cpu", backend="torch")
 
     def read(path: Path) -> str:
         return rec([path])[0].text
 
-    dtype = str(rec.amp_dtype).removeprefix("torch.") if getattr(rec, "amp_dtype", None) else "fp32"
+    def precision(r: Any) -> str:
+        if getattr(r, "backend", "torch") == "onnx-int8":
+            return "int8"
+        return str(r.amp_dtype).removeprefix("torch.") if getattr(r, "amp_dtype", None) else "fp32"
+
+    dtype = precision(rec)
     info = {
         "version": f"crnn_plugin {crnn_plugin.__version__}, torch {torch.__version__}",
         "model": f"{rec.config.arch} from {model}",
@@ -223,6 +232,9 @@ def load_ours(model: str, threads: int) -> tuple[ReadFn, dict[str, Any]]:
         "_recognizer": rec,
         "_recognizer_fp32": rec32,
     }
+    if rec_torch is not None:
+        info["_recognizer_torch"] = rec_torch
+        info["torch_precision"] = precision(rec_torch)
     return read, info
 
 
@@ -266,8 +278,11 @@ def task_accuracy(
     def one_by_one(paths: list[Path]) -> list[str]:
         return [read(p) for p in paths]
 
-    if "_recognizer" in info:  # ours: batched calls, default precision and fp32
-        variants += [("", batched(info["_recognizer"])), ("@fp32", batched(info["_recognizer_fp32"]))]
+    if "_recognizer" in info:  # ours: batched calls, default backend, PyTorch and fp32
+        variants.append(("", batched(info["_recognizer"])))
+        if "_recognizer_torch" in info:
+            variants.append(("@torch", batched(info["_recognizer_torch"])))
+        variants.append(("@fp32", batched(info["_recognizer_fp32"])))
     else:
         variants.append(("", one_by_one))
     for suffix, run in variants:
@@ -361,8 +376,9 @@ def task_model_ours(
 ) -> dict[str, Any]:
     """Forward-only throughput of our CRNN: real crops (height 32, aspect kept) and fixed 3x32x128.
 
-    Two precisions: ``default`` is :meth:`Recognizer.logits` as the CLI runs it (bf16 autocast and
-    channels-last where the CPU has native bf16), ``fp32`` the plain ``nn.Module`` forward.
+    ``default`` is :meth:`Recognizer.logits` as the CLI runs it (int8 ONNX Runtime when the model has
+    an export, else bf16 autocast and channels-last where the CPU has native bf16), ``torch`` the
+    PyTorch path in its default precision (when the default is ONNX), ``fp32`` the plain module.
     """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -402,7 +418,10 @@ def task_model_ours(
     )
     res: dict[str, Any] = {}
     with paused_training(pause, "ours model throughput"):
-        for prec, fn in (("default", rec.logits), ("fp32", model32)):
+        fns = [("default", rec.logits), ("fp32", model32)]
+        if "_recognizer_torch" in info:
+            fns.insert(1, ("torch", info["_recognizer_torch"].logits))
+        for prec, fn in fns:
             for key, batches, n, flops in cases:
                 rates = _time_forward(fn, batches, n, repeats)
                 med = summarize(rates).median

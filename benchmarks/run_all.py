@@ -286,6 +286,9 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
     add("| recognizer | IIIT5K test (3000) | SVT test (647) | model / version |")
     add("| --- | --- | --- | --- |")
     acc_rows: list[tuple[str, str, str]] = [("ours", "", "")]
+    tprec = ours.get("info", {}).get("torch_precision")
+    if ours.get("accuracy", {}).get("iiit5k_test@torch"):
+        acc_rows.append(("ours", "@torch", f" (PyTorch {tprec})"))
     if ours.get("accuracy", {}).get("iiit5k_test@fp32"):
         acc_rows.append(("ours", "@fp32", " (fp32)"))
     acc_rows += [(p, "", "") for p in ACC_PEERS]
@@ -301,7 +304,9 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
             cells.append(f"{100 * r['acc36']:.2f} % ({r['correct']}/{r['n']})" if r else "n/a")
         prec = ""
         if peer == "ours":
-            prec = "; fp32" if suffix else f"; {rep['info'].get('default_precision', '?')} (default)"
+            prec = {"": f"; {rep['info'].get('default_precision', '?')} (default)", "@fp32": "; fp32"}.get(
+                suffix, f"; PyTorch {tprec}"
+            )
         add(f"| {LABELS[peer]}{label_extra} | {cells[0]} | {cells[1]} | {rep['info']['model']}{prec} |")
     add("\ndocTR models: speed only (their weights cannot be downloaded here; random weights).\n")
 
@@ -363,12 +368,13 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
     add("| model | input | batch 1 | batch 64 | ratio b1 | ratio b64 | params |")
     add("| --- | --- | --- | --- | --- | --- | --- |")
     if mo:
-        for prec in ("default", "fp32"):
-            name = "ours" + (
-                f" ({ours['info'].get('default_precision', '?')} autocast)"
-                if prec == "default"
-                else " (fp32)"
-            )
+        names = {
+            "default": f" ({ours['info'].get('default_precision', '?')}, default)",
+            "torch": f" (PyTorch {ours['info'].get('torch_precision')} autocast)",
+            "fp32": " (fp32)",
+        }
+        for prec in [p for p in ("default", "torch", "fp32") if f"real_b1@{p}" in mo]:
+            name = "ours" + names[prec]
             for inp, key in (("real crops", "real"), ("3x32x128", "fixed128")):
                 b1 = mo.get(f"{key}_b1@{prec}", {}).get("crops_per_s")
                 b64 = mo.get(f"{key}_b64@{prec}", {}).get("crops_per_s")
@@ -428,6 +434,13 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
                 if dprec == "bfloat16"
                 else ""
             )
+            + (
+                " int8 rows (convolutions in int8 through ONNX Runtime, the BiLSTM in fp32) are compared "
+                "with a nominal int8 peak four times the fp32 one (AVX512-VNNI `vpdpbusd`: 4 products per "
+                "32-bit lane); bf16 rows with twice the fp32 peak."
+                if dprec == "int8"
+                else ""
+            )
             + " FLOP/crop of the real-crop rows is that of the padded inputs actually run.\n"
         )
         gemm = mo.get("gemm_gflops") or {}
@@ -442,9 +455,9 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
             "| % of Zen 4 effective peak | % of measured GEMM |"
         )
         add("| --- | --- | --- | --- | --- | --- | --- | --- |")
-        for prec in ("default", "fp32"):
-            mult = 2 if prec == "default" and dprec == "bfloat16" else 1
-            label = dprec if prec == "default" else "fp32"
+        for prec in [p for p in ("default", "torch", "fp32") if f"real_b1@{p}" in mo]:
+            label = {"default": dprec, "torch": ours["info"].get("torch_precision"), "fp32": "fp32"}[prec]
+            mult = {"bfloat16": 2, "int8": 4}.get(str(label), 1)
             for key in ("real_b1", "real_b64", "fixed128_b1", "fixed128_b64"):
                 c = mo.get(f"{key}@{prec}")
                 if not c:

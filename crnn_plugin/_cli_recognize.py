@@ -185,6 +185,7 @@ def run_recognize(args: argparse.Namespace) -> int:
         device=args.device,
         batch_size=args.batch_size,
         amp=not args.fp32,
+        backend="torch" if args.fp32 else args.backend,
     )
     if args.beam_width:
         rec.beam_width = args.beam_width

@@ -33,7 +33,14 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fp32",
         action="store_true",
-        help="no mixed precision (default: bf16/fp16 on CUDA and on CPUs with native bf16)",
+        help="PyTorch in fp32: no mixed precision, no int8 (default: bf16/fp16 on CUDA, int8 ONNX or "
+        "bf16 on CPU)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="auto (default): the model's int8 ONNX export on CPU when it has one, else PyTorch",
     )
 
 
@@ -139,6 +146,7 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         device=args.device,
         batch_size=args.batch_size,
         amp=not args.fp32,
+        backend="torch" if args.fp32 else args.backend,
     )
 
 
@@ -171,13 +179,19 @@ def _info(args: argparse.Namespace) -> int:
     import torch
 
     from . import __version__
-    from .hub import resolve_model_dir, shipped_models
-    from .recognizer import resolve_device
+    from .hub import load_folder, resolve_model_dir, shipped_models
+    from .onnx_backend import INT8_NAME
+    from .recognizer import Recognizer
 
     folder = resolve_model_dir(args.model, revision=args.revision)
-    from .hub import load_folder
-
     model = load_folder(folder)
+    rec = Recognizer(
+        model,
+        device=args.device,
+        amp=not args.fp32,
+        backend="torch" if args.fp32 else args.backend,
+        onnx_path=folder / INT8_NAME,
+    )
     info = {
         "crnn_plugin": __version__,
         "model": str(folder),
@@ -185,7 +199,9 @@ def _info(args: argparse.Namespace) -> int:
         "parameters": sum(p.numel() for p in model.parameters()),
         "vocab": model.config.vocab,
         "shipped_models": sorted(shipped_models()),
-        "device": str(resolve_device(args.device)),
+        "device": str(rec.device),
+        "backend": rec.backend,
+        "precision": "int8 conv" if rec.backend == "onnx-int8" else str(rec.amp_dtype or torch.float32),
         "cuda_available": torch.cuda.is_available(),
         "torch": torch.__version__,
         "python": platform.python_version(),

@@ -1,7 +1,8 @@
 """Weights I/O: ``save_pretrained`` / ``from_pretrained`` / ``push_to_hub`` with safetensors.
 
-A model folder holds exactly ``config.json``, ``model.safetensors`` and ``README.md`` (the model
-card), the layout of a Hugging Face Hub model repo. ``from_pretrained`` accepts a local folder,
+A model folder holds ``config.json``, ``model.safetensors`` and ``README.md`` (the model card),
+the layout of a Hugging Face Hub model repo, and optionally ``model.int8.onnx`` (the int8 CPU
+export made by ``scripts/export_onnx.py``, see :mod:`crnn_plugin.onnx_backend`). ``from_pretrained`` accepts a local folder,
 the short name of a model shipped with the package, or a Hub repo id (resolved by
 ``huggingface_hub.snapshot_download``, so its cache, ``HF_HUB_OFFLINE`` and revisions apply).
 Loading is strict and never unpickles anything.
@@ -19,6 +20,7 @@ import torch
 from .config import CRNNConfig
 from .errors import WeightsError
 from .model import CRNN
+from .onnx_backend import INT8_NAME
 
 __all__ = [
     "CONFIG_NAME",
@@ -125,7 +127,7 @@ def resolve_model_dir(
             cache_dir=cache_dir,
             local_files_only=bool(local_files_only),
             token=token,
-            allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, MODEL_CARD_NAME],
+            allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, MODEL_CARD_NAME, INT8_NAME],
         )
     except LocalEntryNotFoundError as e:
         raise WeightsError(

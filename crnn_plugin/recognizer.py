@@ -7,12 +7,13 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from PIL import Image
 
 from .ctc import Decoded, beam_search, best_path
-from .errors import ImageError
+from .errors import ImageError, WeightsError
 from .model import CRNN, num_frames
 from .preprocessing import ImageInput, load_image, pad_batch, resize_height, to_tensor, width_buckets
 from .vocab import Tokenizer
@@ -78,6 +79,11 @@ class Recognizer:
     Inputs: paths, encoded bytes, PIL images (any mode) or numpy arrays in **RGB** order
     (see :func:`crnn_plugin.preprocessing.load_image`). Crops are resized to height 32 keeping the
     aspect ratio and batched by width. Results come back in input order.
+
+    Backends: on CUDA, PyTorch with fp16/bf16 autocast. On CPU, ``backend="auto"`` runs the
+    model folder's int8 ONNX export (``model.int8.onnx``, convolutions in int8 through ONNX
+    Runtime) when there is one made from these weights, else PyTorch in bf16 (CPUs with native
+    bf16) or fp32. ``backend="torch"`` never uses ONNX; ``amp=False`` means PyTorch fp32.
     """
 
     def __init__(
@@ -88,9 +94,13 @@ class Recognizer:
         batch_size: int = 64,
         amp: bool = True,
         beam_width: int | None = None,
+        backend: str = "auto",
+        onnx_path: str | os.PathLike[str] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if backend not in ("auto", "torch", "onnx"):
+            raise ValueError("backend must be 'auto', 'torch' or 'onnx'")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         # Mixed precision: fp16/bf16 autocast on CUDA; bf16 on CPUs with native bf16 (about 2x the
@@ -107,6 +117,34 @@ class Recognizer:
         self.batch_size = batch_size
         self.amp = amp
         self.beam_width = beam_width
+        self._onnx = self._onnx_runner(backend, onnx_path)
+        self.backend = "onnx-int8" if self._onnx is not None else "torch"
+
+    def _onnx_runner(self, backend: str, onnx_path: str | os.PathLike[str] | None) -> object | None:
+        """The ONNX Runtime runner to use, if any (see the class docstring)."""
+        from .onnx_backend import OnnxRunner, onnxruntime_available
+
+        if backend == "torch" or (backend == "auto" and (not self.amp or self.device.type != "cpu")):
+            return None
+        path = Path(onnx_path) if onnx_path is not None else None
+        problem = None
+        if self.device.type != "cpu":
+            problem = f"the ONNX backend runs on the CPU, not on {self.device}"
+        elif path is None or not path.is_file():
+            problem = f"no int8 ONNX model at {path}" if path else "no onnx_path given"
+        elif not onnxruntime_available():
+            problem = "onnxruntime is not installed (pip install onnxruntime)"
+        if problem is None:
+            try:
+                return OnnxRunner(path, self.model)  # type: ignore[arg-type]
+            except WeightsError as e:
+                if backend == "onnx":
+                    raise
+                logger.warning("%s; using PyTorch instead", e)
+                return None
+        if backend == "onnx":
+            raise WeightsError(f"backend='onnx': {problem}")
+        return None
 
     @classmethod
     def from_pretrained(
@@ -117,13 +155,23 @@ class Recognizer:
         device: str | torch.device = "auto",
         batch_size: int = 64,
         amp: bool = True,
+        backend: str = "auto",
         **kwargs: object,
     ) -> Recognizer:
         """Load weights (folder, shipped name or Hub repo id) and wrap them in a Recognizer."""
-        from .hub import from_pretrained
+        from .hub import load_folder, resolve_model_dir
+        from .onnx_backend import INT8_NAME
 
-        model = from_pretrained(name_or_path, revision=revision, **kwargs)  # type: ignore[arg-type]
-        return cls(model, device=device, batch_size=batch_size, amp=amp)
+        folder = resolve_model_dir(name_or_path, revision=revision, **kwargs)  # type: ignore[arg-type]
+        model = load_folder(folder)
+        return cls(
+            model,
+            device=device,
+            batch_size=batch_size,
+            amp=amp,
+            backend=backend,
+            onnx_path=folder / INT8_NAME,
+        )
 
     # -- pre-processing -------------------------------------------------------------------------
     def prepare(self, image: ImageInput) -> torch.Tensor:
@@ -148,6 +196,8 @@ class Recognizer:
     @torch.inference_mode()
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Model output ``(N, T, C)`` in float32 for a padded batch ``(N, 3, 32, W)``."""
+        if self._onnx is not None:
+            return self._onnx(batch)  # type: ignore[operator,no-any-return]
         if self.device.type == "cuda":
             batch = batch.pin_memory()  # page-locked host memory: asynchronous copy to the GPU
         batch = batch.to(self.device, non_blocking=True)

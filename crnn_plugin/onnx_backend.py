@@ -1,0 +1,153 @@
+"""ONNX export and the int8 ONNX Runtime path used for CPU inference.
+
+``export_onnx`` writes the CRNN as ONNX with a dynamic batch and width; given calibration batches
+it quantizes every convolution to int8 (static, per-channel weights, QDQ format) and the BiLSTM's
+weights to int8 (dynamic: activations quantized per call), which ONNX Runtime runs with VNNI
+instructions where the CPU has them. The classifier stays in float32. The file records a digest
+of the weights it was made from, and ``OnnxRunner`` refuses a file whose digest does not match
+the model it stands in for, so a stale export is never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import WeightsError
+from .model import CRNN
+
+__all__ = ["INT8_NAME", "export_onnx", "weights_digest", "OnnxRunner", "onnxruntime_available"]
+
+#: File name of the int8 model inside a model folder.
+INT8_NAME = "model.int8.onnx"
+_DIGEST_KEY = "crnn_plugin.weights_sha256"
+
+
+def onnxruntime_available() -> bool:
+    """True when ``onnxruntime`` can be imported."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def weights_digest(model: CRNN) -> str:
+    """SHA-256 over the model's config and float32 state dict (names, shapes and values)."""
+    h = hashlib.sha256(repr(sorted(model.config.to_dict().items())).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        t = tensor.detach().cpu()
+        h.update(name.encode())
+        h.update(repr(tuple(t.shape)).encode())
+        h.update(t.float().contiguous().numpy().tobytes() if t.is_floating_point() else t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def export_onnx(
+    model: CRNN,
+    path: str | Path,
+    *,
+    calibration: Iterable[torch.Tensor] | None = None,
+    opset: int = 17,
+) -> Path:
+    """Write ``model`` as ONNX; int8 convolutions when ``calibration`` batches ``(N, 3, 32, W)`` are given.
+
+    Input ``images`` ``(N, 3, 32, W)``, output ``logits`` ``(N, W // 4 + 1, C)``, both dynamic in
+    ``N`` and ``W``. Needs the ``onnx`` package (and ``onnxruntime`` for int8).
+    """
+    import onnx
+
+    path = Path(path)
+    model = model.float().eval().cpu()
+    x = torch.zeros(2, model.config.in_channels, model.config.input_height, 128)
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        fp32 = Path(tmp_dir) / "fp32.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer and exporter deprecation chatter
+            torch.onnx.export(
+                model,
+                (x,),
+                str(fp32),
+                input_names=["images"],
+                output_names=["logits"],
+                dynamic_axes={"images": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"}},
+                opset_version=opset,
+                dynamo=False,
+            )
+        proto = (
+            onnx.load(str(_quantize(fp32, calibration))) if calibration is not None else onnx.load(str(fp32))
+        )
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = _DIGEST_KEY, weights_digest(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    onnx.save(proto, str(tmp))
+    tmp.replace(path)
+    return path
+
+
+def _quantize(fp32: Path, calibration: Iterable[torch.Tensor]) -> Path:
+    """Static int8 convolutions (QDQ, per-channel weights, MinMax calibration), dynamic int8 LSTM."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter(calibration)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            batch = next(self._it, None)
+            return None if batch is None else {"images": batch.float().numpy()}
+
+    pre, conv, q = (fp32.with_name(n) for n in ("pre.onnx", "conv.onnx", "int8.onnx"))
+    quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)  # folds BatchNorm into Conv
+    quantize_static(
+        str(pre),
+        str(conv),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["Conv"],
+    )
+    quantize_dynamic(str(conv), str(q), op_types_to_quantize=["LSTM"], weight_type=QuantType.QInt8)
+    return q
+
+
+class OnnxRunner:
+    """Runs an exported CRNN with ONNX Runtime on the CPU: ``(N, 3, 32, W)`` -> ``(N, T, C)`` logits."""
+
+    def __init__(self, path: str | Path, model: CRNN, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own untyped errors for bad files
+            raise WeightsError(f"{self.path}: not a loadable ONNX model ({e})") from e
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if meta.get(_DIGEST_KEY) != weights_digest(model):
+            raise WeightsError(
+                f"{self.path} was not exported from these weights (digest mismatch); "
+                "re-export it with scripts/export_onnx.py"
+            )
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        out = self.session.run(["logits"], {"images": batch.float().contiguous().numpy()})[0]
+        return torch.from_numpy(out)

@@ -1,0 +1,93 @@
+"""ONNX export and the int8 ONNX Runtime backend: same outputs as PyTorch, chosen only when safe."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from _helpers import render_word
+
+from crnn_plugin import CRNN, Recognizer, WeightsError, save_pretrained
+from crnn_plugin.hub import resolve_model_dir
+from crnn_plugin.onnx_backend import INT8_NAME, OnnxRunner, export_onnx, weights_digest
+from crnn_plugin.preprocessing import pad_batch
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "crops"
+
+
+def test_fp32_export_matches_torch_at_any_width(tiny_model: CRNN, tmp_path: Path) -> None:
+    path = export_onnx(tiny_model, tmp_path / "m.onnx")
+    runner = OnnxRunner(path, tiny_model)
+    for n, width in ((1, 40), (3, 128), (2, 333)):
+        x = torch.randn(n, 3, 32, width)
+        with torch.no_grad():
+            expected = tiny_model(x)
+        got = runner(x)
+        assert got.shape == expected.shape == (n, width // 4 + 1, tiny_model.config.num_classes)
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_digest_tracks_weights(tiny_model: CRNN, tmp_path: Path) -> None:
+    path = export_onnx(tiny_model, tmp_path / "m.onnx")
+    other = CRNN(tiny_model.config).eval()
+    assert weights_digest(other) != weights_digest(tiny_model)
+    with pytest.raises(WeightsError, match="digest mismatch"):
+        OnnxRunner(path, other)
+
+
+@pytest.fixture(scope="module")
+def int8_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped model folder copied, with an int8 export calibrated on rendered words."""
+    folder = tmp_path_factory.mktemp("model") / "crnn"
+    shutil.copytree(resolve_model_dir(), folder)
+    rec = Recognizer.from_pretrained(folder, device="cpu", backend="torch")
+    words = ["street", "OPEN", "2024", "Coffee", "exit", "hotel", "SALE", "parking"]
+    tensors = [rec.prepare(render_word(w)) for w in words]
+    calib = [pad_batch(tensors[i : i + 4], rec.config.mean, rec.config.std) for i in range(0, len(words), 4)]
+    export_onnx(rec.model, folder / INT8_NAME, calibration=calib)
+    return folder
+
+
+def test_int8_backend_reads_like_torch(int8_folder: Path) -> None:
+    crops = sorted(EXAMPLES.glob("*.png"))
+    fast = Recognizer.from_pretrained(int8_folder, device="cpu")
+    ref = Recognizer.from_pretrained(int8_folder, device="cpu", amp=False)
+    assert fast.backend == "onnx-int8" and ref.backend == "torch"
+    a, b = fast(crops), ref(crops)
+    assert [p.text for p in a] == [p.text for p in b]
+    assert all(abs(p.confidence - q.confidence) < 0.1 for p, q in zip(a, b))
+
+
+def test_backend_choice(int8_folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert Recognizer.from_pretrained(int8_folder, device="cpu", backend="torch").backend == "torch"
+    assert Recognizer.from_pretrained(int8_folder, device="cpu", backend="onnx").backend == "onnx-int8"
+    # no export in the folder: auto uses PyTorch, onnx is an error naming the file
+    plain = tmp_path / "plain"
+    shutil.copytree(int8_folder, plain)
+    (plain / INT8_NAME).unlink()
+    assert Recognizer.from_pretrained(plain, device="cpu").backend == "torch"
+    with pytest.raises(WeightsError, match=INT8_NAME):
+        Recognizer.from_pretrained(plain, device="cpu", backend="onnx")
+    # weights re-saved after the export (a fine-tune): the stale export is refused
+    stale = tmp_path / "stale"
+    shutil.copytree(int8_folder, stale)
+    model = Recognizer.from_pretrained(stale, backend="torch").model
+    with torch.no_grad():
+        model.classifier.bias.add_(0.5)
+    save_pretrained(model, stale)
+    with caplog.at_level(logging.WARNING):
+        assert Recognizer.from_pretrained(stale, device="cpu").backend == "torch"
+    assert "digest mismatch" in caplog.text
+    with pytest.raises(WeightsError, match="digest mismatch"):
+        Recognizer.from_pretrained(stale, device="cpu", backend="onnx")
+    # a corrupt export: auto falls back, onnx names the file
+    (stale / INT8_NAME).write_bytes(b"not an onnx file")
+    assert Recognizer.from_pretrained(stale, device="cpu").backend == "torch"
+    with pytest.raises(WeightsError, match="not a loadable ONNX model"):
+        Recognizer.from_pretrained(stale, device="cpu", backend="onnx")
