@@ -2,8 +2,9 @@
 
 A model folder holds ``config.json``, ``model.safetensors`` and ``README.md`` (the model card),
 the layout of a Hugging Face Hub model repo, and optionally ``model.int8.onnx`` (the int8 CPU
-export made by ``scripts/export_onnx.py``, see :mod:`crnn_plugin.onnx_backend`). ``from_pretrained`` accepts a local folder,
-the short name of a model shipped with the package, or a Hub repo id (resolved by
+export made by ``scripts/export_onnx.py``, see :mod:`crnn_plugin.onnx_backend`).
+``from_pretrained`` accepts a local folder, the short name of a model shipped with the package,
+or a Hub repo id (resolved by
 ``huggingface_hub.snapshot_download``, so its cache, ``HF_HUB_OFFLINE`` and revisions apply).
 Loading is strict and never unpickles anything.
 """

@@ -41,7 +41,9 @@ logger = logging.getLogger("crnn_plugin.train")
 class SourceConfig:
     """A training source. ``kind="synth"`` renders words; ``kind="folder"`` reads a dataset
     (``labels.tsv`` folder, docTR folder or LMDB). ``case_sensitive=False`` marks case-folded
-    labels, trained with upper/lower-case probabilities summed so they never teach a case."""
+    labels, trained with upper/lower-case probabilities summed so they never teach a case.
+    For synth, ``font_dirs`` replaces the system font folders and ``words_file`` (one word a line,
+    most frequent first) replaces the wordfreq English list."""
 
     kind: str = "synth"
     path: str | None = None
@@ -49,6 +51,8 @@ class SourceConfig:
     weight: float = 1.0
     augment: bool = True
     case_sensitive: bool = True
+    font_dirs: list[str] | None = None
+    words_file: str | None = None
 
 
 @dataclass
@@ -153,9 +157,14 @@ def _build_sources(cfg: TrainConfig, vocab: str) -> list[Any]:
         if s.weight <= 0:
             continue
         if s.kind == "synth":
+            from .fonts import find_fonts
             from .synth import SynthWordGenerator
 
-            gen = SynthWordGenerator(vocab, seed=cfg.seed)
+            fonts = find_fonts(s.font_dirs) if s.font_dirs is not None else None
+            words = None
+            if s.words_file is not None:
+                words = [w for w in Path(s.words_file).read_text(encoding="utf-8").splitlines() if w.strip()]
+            gen = SynthWordGenerator(vocab, seed=cfg.seed, fonts=fonts, words=words)
             out.append(WeightedSource(gen, s.weight, augment=False, name="synth", infinite=True))  # type: ignore[arg-type]
         elif s.kind == "folder":
             if not s.path:
@@ -187,10 +196,11 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
+    # torch.load(map_location="cuda") moves these ByteTensors to the GPU; the setters want them on the CPU
+    torch.set_rng_state(state["torch"].cpu())
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def validate(model: CRNN, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
