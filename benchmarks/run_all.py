@@ -435,7 +435,8 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
                 else ""
             )
             + (
-                " int8 rows (convolutions in int8 through ONNX Runtime, the BiLSTM in fp32) are compared "
+                " int8 rows (convolutions in int8 through ONNX Runtime, BiLSTM weights int8 with "
+                "dynamically quantized activations, classifier fp32) are compared "
                 "with a nominal int8 peak four times the fp32 one (AVX512-VNNI `vpdpbusd`: 4 products per "
                 "32-bit lane); bf16 rows with twice the fp32 peak."
                 if dprec == "int8"
