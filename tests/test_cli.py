@@ -180,6 +180,7 @@ def test_sigint_leaves_valid_output_and_resume_completes(tmp_path: Path, model_d
         "--device",
         "cpu",
     ]
+
     # a child of a background job inherits SIGINT ignored (then Python installs no handler): reset it
     def default_sigint() -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
