@@ -41,6 +41,16 @@ _NOT36 = re.compile(r"[^a-z0-9]")
 TRAIN_MODULE = "crnn_plugin.train"
 
 
+def dist_version(dist: str) -> str:
+    """Installed version of a distribution, ``"?"`` when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
+
+
 def normalize36(text: str) -> str:
     """The 36-class protocol: lower-case, keep only a-z and 0-9."""
     return _NOT36.sub("", text.lower())

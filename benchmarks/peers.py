@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import WINDOWS, normalize36, paused_training, read_labels, rss_kib, summarize  # noqa: E402
+from bench_common import WINDOWS, dist_version, normalize36, paused_training, read_labels, rss_kib, summarize  # noqa: E402
 
 logger = logging.getLogger("benchmarks.peers")
 
@@ -101,7 +101,7 @@ def load_rapidocr(threads: int) -> tuple[ReadFn, dict[str, Any]]:
 
     cfg = rec.cfg
     info = {
-        "version": f"rapidocr {_dist_version('rapidocr')}, onnxruntime {_dist_version('onnxruntime')}",
+        "version": f"rapidocr {dist_version('rapidocr')}, onnxruntime {dist_version('onnxruntime')}",
         "model": f"{cfg.get('ocr_version').value} {cfg.get('model_type').value} rec ({model_file})",
         "model_in_wheel": str(model_file).startswith(str(shipped)),
         "settings": f"use_det=False, use_cls=False, use_rec=True; ORT intra-op threads={threads}",
@@ -253,15 +253,6 @@ def load_peer(name: str, model: str | None, threads: int) -> tuple[ReadFn, dict[
             raise SystemExit("ours: --model DIR is required")
         return load_ours(model, threads)
     raise SystemExit(f"unknown peer {name!r}; known: {', '.join(PEERS)}")
-
-
-def _dist_version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "?"
 
 
 # -- tasks ----------------------------------------------------------------------------------------

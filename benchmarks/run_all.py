@@ -23,13 +23,13 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import (  # noqa: E402
     WINDOWS,
+    dist_version,
     normalize36,
     paused_training,
     read_labels,
@@ -85,7 +85,7 @@ def machine_info(threads: int) -> dict[str, Any]:
             f"({'AVX-512: 2 FMA units x 16 fp32 lanes x 2' if avx512 else 'AVX2 FMA: 2 x 8 x 2'})"
         ),
         "zen4": zen4,
-        "torch": _dist_version("torch"),
+        "torch": dist_version("torch"),
         "python": platform.python_version(),
         "kernel": platform.release(),
     }
@@ -108,13 +108,6 @@ def _clock_mhz(fields: dict[str, str]) -> float:
     except OSError:
         pass
     return float(fields.get("BogoMIPS", "0") or 0) / 2
-
-
-def _dist_version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "?"
 
 
 # -- subprocesses ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from PIL import Image
@@ -17,6 +18,9 @@ from .errors import ImageError, WeightsError
 from .model import CRNN, num_frames
 from .preprocessing import ImageInput, load_image, pad_batch, resize_height, to_tensor, width_buckets
 from .vocab import Tokenizer
+
+if TYPE_CHECKING:
+    from .onnx_backend import OnnxRunner
 
 __all__ = ["Prediction", "Recognizer", "resolve_device"]
 
@@ -81,8 +85,8 @@ class Recognizer:
     aspect ratio and batched by width. Results come back in input order.
 
     Backends: on CUDA, PyTorch with fp16/bf16 autocast. On CPU, ``backend="auto"`` runs the
-    model folder's int8 ONNX export (``model.int8.onnx``, convolutions in int8 through ONNX
-    Runtime) when there is one made from these weights, else PyTorch in bf16 (CPUs with native
+    model folder's int8 ONNX export (``model.int8.onnx``, convolutions and LSTM in int8 through
+    ONNX Runtime) when there is one made from these weights, else PyTorch in bf16 (CPUs with native
     bf16) or fp32. ``backend="torch"`` never uses ONNX; ``amp=False`` means PyTorch fp32.
     """
 
@@ -120,23 +124,22 @@ class Recognizer:
         self._onnx = self._onnx_runner(backend, onnx_path)
         self.backend = "onnx-int8" if self._onnx is not None else "torch"
 
-    def _onnx_runner(self, backend: str, onnx_path: str | os.PathLike[str] | None) -> object | None:
+    def _onnx_runner(self, backend: str, onnx_path: str | os.PathLike[str] | None) -> OnnxRunner | None:
         """The ONNX Runtime runner to use, if any (see the class docstring)."""
         from .onnx_backend import OnnxRunner, onnxruntime_available
 
         if backend == "torch" or (backend == "auto" and (not self.amp or self.device.type != "cpu")):
             return None
         path = Path(onnx_path) if onnx_path is not None else None
-        problem = None
         if self.device.type != "cpu":
             problem = f"the ONNX backend runs on the CPU, not on {self.device}"
         elif path is None or not path.is_file():
             problem = f"no int8 ONNX model at {path}" if path else "no onnx_path given"
         elif not onnxruntime_available():
             problem = "onnxruntime is not installed (pip install onnxruntime)"
-        if problem is None:
+        else:
             try:
-                return OnnxRunner(path, self.model)  # type: ignore[arg-type]
+                return OnnxRunner(path, self.model)
             except WeightsError as e:
                 if backend == "onnx":
                     raise
@@ -197,7 +200,7 @@ class Recognizer:
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Model output ``(N, T, C)`` in float32 for a padded batch ``(N, 3, 32, W)``."""
         if self._onnx is not None:
-            return self._onnx(batch)  # type: ignore[operator,no-any-return]
+            return self._onnx(batch)
         if self.device.type == "cuda":
             batch = batch.pin_memory()  # page-locked host memory: asynchronous copy to the GPU
         batch = batch.to(self.device, non_blocking=True)
