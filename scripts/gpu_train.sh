@@ -6,7 +6,8 @@
 #   pytest.txt, train.txt (environment + training log, last line "ckpt sha256 HASH"),
 #   train_log.csv, model/{config.json,model.safetensors}, ckpt.part_aa, ckpt.part_ab (15 MiB parts).
 # Environment: OUT (required), PY=python3, CFG=configs/crnn_small_en_gpu.json, KIT=.gpu,
-#   RUN=$KIT/run (out_dir), EXTRA_ARGS (more --set KEY=JSON), SKIP_TESTS=1.
+#   RUN=$KIT/run (out_dir), EXTRA_ARGS (more --set KEY=JSON), SKIP_TESTS=1,
+#   CYCLE_BY_TIME=0 (one cycle of the config's max_steps over several calls instead of one per call).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 T0=$SECONDS
@@ -62,7 +63,15 @@ fi
 LEFT=$((DEADLINE - (SECONDS - T0) - 75))  # setup before the clock starts, final save, the copies
 [ "$N" -le "$LEFT" ] || N="$LEFT"
 ARGS=""
-if [ -s "$KIT/cycle_start" ]; then  # resumed from a CPU checkpoint: a new cycle of max_steps steps from there
+if [ "${CYCLE_BY_TIME:-1}" = 1 ]; then
+  # Default: every call is one whole warmup + cosine cycle that ends when the call's training time
+  # does (cycle_seconds), whatever the throughput, so each call returns a model at the low rate.
+  cs=0
+  if [ -f "$RUN/checkpoint.pt" ]; then
+    cs="$("$PY" -c 'import sys, torch; print(int(torch.load(sys.argv[1], map_location="cpu", weights_only=True)["step"]))' "$RUN/checkpoint.pt")"
+  fi
+  ARGS="--set cycle_start=$cs --set max_steps=$((cs + 1000000)) --set cycle_seconds=$N"
+elif [ -s "$KIT/cycle_start" ]; then  # resumed from a CPU checkpoint: a new cycle of max_steps steps from there
   cs="$(cat "$KIT/cycle_start")"
   n="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["max_steps"])' "$CFG")"
   ARGS="--set cycle_start=$cs --set max_steps=$((cs + n))"

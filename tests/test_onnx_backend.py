@@ -12,7 +12,7 @@ from _helpers import render_word
 
 from crnn_plugin import CRNN, Recognizer, WeightsError, save_pretrained
 from crnn_plugin.hub import resolve_model_dir
-from crnn_plugin.onnx_backend import INT8_NAME, OnnxRunner, export_onnx, weights_digest
+from crnn_plugin.onnx_backend import INT8_NAME, OnnxRunner, calibration_windows, export_onnx, weights_digest
 from crnn_plugin.preprocessing import pad_batch
 
 pytest.importorskip("onnx")
@@ -91,3 +91,12 @@ def test_backend_choice(int8_folder: Path, tmp_path: Path, caplog: pytest.LogCap
     assert Recognizer.from_pretrained(stale, device="cpu").backend == "torch"
     with pytest.raises(WeightsError, match="not a loadable ONNX model"):
         Recognizer.from_pretrained(stale, device="cpu", backend="onnx")
+
+
+def test_calibration_windows_share_one_shape() -> None:
+    batches = [torch.ones(5, 3, 32, 40), torch.ones(4, 3, 32, 300)]
+    windows = calibration_windows(batches, width=128, batch_size=4)
+    assert [w.shape for w in windows] == [(4, 3, 32, 128)] * 2  # 9 crops: two full batches, one left out
+    assert windows[0][0, :, :, :40].min() == 1 and windows[0][0, :, :, 40:].max() == 0  # zero padding
+    assert windows[1][-1].min() == 1  # a wide crop is cut, not squeezed
+    assert [w.shape[0] for w in calibration_windows([torch.ones(3, 3, 32, 64)], batch_size=32)] == [3]

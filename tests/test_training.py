@@ -16,7 +16,7 @@ from _helpers import data_dir, render_word
 from crnn_plugin import CRNN, Recognizer, from_pretrained
 from crnn_plugin.evaluate import evaluate_folder, format_table, normalize36
 from crnn_plugin.training.datasets import open_dataset
-from crnn_plugin.training.train import SourceConfig, TrainConfig, train
+from crnn_plugin.training.train import SourceConfig, TrainConfig, lr_at, train
 
 WORDS = ["cat", "dog", "Bird", "fish", "cow", "Horse", "ant", "bee"]
 
@@ -117,6 +117,19 @@ def test_evaluate_matches_hand_computed_accuracy(tmp_path: Path, tiny_model: CRN
     assert res.n == 4 and res.acc36 == pytest.approx(expect)
     assert len(res.predictions) == 4
     assert "36-class, lexicon-free" in format_table([res])
+
+
+def test_lr_schedule_cycles_by_step_and_by_time() -> None:
+    cfg = TrainConfig(lr=1e-3, warmup_steps=10, max_steps=1010, cycle_start=100, min_lr_ratio=0.05)
+    assert lr_at(100, cfg) == pytest.approx(1e-4)  # warmup restarts at cycle_start
+    assert lr_at(110, cfg) == pytest.approx(1e-3)  # peak right after the warmup
+    assert lr_at(560, cfg) == pytest.approx(1e-3 * (0.05 + 0.95 * 0.5))  # half-way down the cosine
+    assert lr_at(5000, cfg) == pytest.approx(5e-5)  # floor after max_steps
+    timed = TrainConfig(**{**cfg.__dict__, "cycle_seconds": 100.0})
+    assert lr_at(120, timed) == lr_at(120, cfg)  # without a clock reading: by steps
+    assert lr_at(120, timed, elapsed_s=50.0) == pytest.approx(1e-3 * (0.05 + 0.95 * 0.5))
+    assert lr_at(120, timed, elapsed_s=500.0) == pytest.approx(5e-5)  # the clock ran out first
+    assert lr_at(1000, timed, elapsed_s=1.0) == lr_at(1000, cfg)  # the steps ran out first
 
 
 def test_normalize36() -> None:

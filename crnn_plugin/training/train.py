@@ -85,6 +85,10 @@ class TrainConfig:
     log_every: int = 50
     amp: bool = True
     stop_after_s: float | None = None
+    # Time-boxed cycle: the cosine also advances with the seconds since this run started and ends
+    # after cycle_seconds (whichever of steps and seconds is further), so a run of unknown
+    # throughput (one GPU call) still finishes its cycle at the low learning rate.
+    cycle_seconds: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -115,13 +119,20 @@ class TrainConfig:
         return dataclasses.replace(base, vocab=self.vocab) if self.vocab else base
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup from ``cycle_start``, then cosine decay to ``min_lr_ratio * lr`` at ``max_steps``."""
+def lr_at(step: int, cfg: TrainConfig, elapsed_s: float | None = None) -> float:
+    """Linear warmup from ``cycle_start``, then cosine decay to ``min_lr_ratio * lr`` at ``max_steps``.
+
+    With ``cfg.cycle_seconds`` and ``elapsed_s`` (seconds since this run started) the decay's
+    progress is the larger of the step fraction and ``elapsed_s / cycle_seconds``.
+    """
     step -= cfg.cycle_start
     if step < cfg.warmup_steps:
         return cfg.lr * (max(step, 0) + 1) / cfg.warmup_steps
     span = cfg.max_steps - cfg.cycle_start - cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, span))
+    progress = (step - cfg.warmup_steps) / max(1, span)
+    if cfg.cycle_seconds and elapsed_s is not None:
+        progress = max(progress, elapsed_s / cfg.cycle_seconds)
+    progress = min(1.0, progress)
     ratio = cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return cfg.lr * ratio
 
@@ -365,6 +376,9 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
                 scaler.update()
                 scheduler.step()
                 step += 1
+                if cfg.cycle_seconds:  # time-boxed cycle: the next step's rate also follows the clock
+                    for g in optimizer.param_groups:
+                        g["lr"] = lr_at(step, cfg, time.time() - t_start)
                 run_loss += loss.item()
                 run_n += 1
                 run_crops += x.shape[0]
@@ -376,7 +390,7 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
                             step,
                             f"{hours:.3f}",
                             f"{run_loss / run_n:.4f}",
-                            f"{scheduler.get_last_lr()[0]:.2e}",
+                            f"{optimizer.param_groups[0]['lr']:.2e}",
                             f"{run_crops / dt:.1f}",
                             "",
                         ]
@@ -386,7 +400,7 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
                         "step %d loss %.4f lr %.2e %.1f crops/s",
                         step,
                         run_loss / run_n,
-                        scheduler.get_last_lr()[0],
+                        optimizer.param_groups[0]["lr"],
                         run_crops / dt,
                     )
                     run_loss, run_n, run_crops, t_log = 0.0, 0, 0, time.time()
