@@ -3,10 +3,10 @@
 #
 # Unpacks the kit, installs its wheels, runs the CUDA tests, resumes training for SECONDS (default 480,
 # shortened so that everything is written DEADLINE=570 s after the start) and writes to $OUT:
-#   pytest.txt, train.txt (environment + training log, last line "ckpt sha256 HASH"),
+#   pytest.txt, gpu_speed.md (benchmarks/gpu_speed.py), train.txt (environment + training log, last line "ckpt sha256 HASH"),
 #   train_log.csv, model/{config.json,model.safetensors}, ckpt.part_aa, ckpt.part_ab (15 MiB parts).
 # Environment: OUT (required), PY=python3, CFG=configs/crnn_small_en_gpu.json, KIT=.gpu,
-#   RUN=$KIT/run (out_dir), EXTRA_ARGS (more --set KEY=JSON), SKIP_TESTS=1,
+#   RUN=$KIT/run (out_dir), EXTRA_ARGS (more --set KEY=JSON), SKIP_TESTS=1, SKIP_BENCH=1,
 #   CYCLE_BY_TIME=0 (one cycle of the config's max_steps over several calls instead of one per call).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +58,12 @@ fi
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
   timeout -k 10 150 "$PY" -m pytest -q -p no:cacheprovider -m gpu tests/ >"$OUT/pytest.txt" 2>&1
   echo "pytest exit $? ($((SECONDS - T0)) s in)" >>"$LOG"
+fi
+
+if [ "${SKIP_BENCH:-0}" != 1 ]; then  # issue 8's GPU figures: model and end-to-end throughput
+  timeout -k 10 90 "$PY" benchmarks/gpu_speed.py --folder "$KIT/data/iiit5k_train" --out "$OUT/gpu_speed.md" \
+    >/dev/null 2>>"$LOG"
+  echo "gpu_speed exit $? ($((SECONDS - T0)) s in)" >>"$LOG"
 fi
 
 LEFT=$((DEADLINE - (SECONDS - T0) - 75))  # setup before the clock starts, final save, the copies

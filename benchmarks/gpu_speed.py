@@ -1,0 +1,127 @@
+"""Throughput of our recognizer on a GPU: the CUDA path (autocast, channels-last, pinned memory).
+
+    python benchmarks/gpu_speed.py [--folder DIR_WITH_labels.tsv] [--out gpu_speed.md]
+    python benchmarks/gpu_speed.py --device cpu --repeats 1 --batches 1 8   # dry run of the script
+
+Model throughput (forward only, 3x32x128, median of ``--repeats`` timed runs after two warm-ups,
+``torch.cuda.synchronize`` around each): the shipped ``crnn-small-en`` and the paper-size
+``crnn_paper`` (random weights: speed does not depend on them), eager fp32 vs the Recognizer's path
+(bf16/fp16 autocast + channels-last on CUDA; inputs start on the host, so the copy is timed too).
+End to end (``--folder``): image files -> text with ``Recognizer(batch_size=256)``, decoding
+included, first ``--limit`` crops. ``scripts/gpu_train.sh`` runs it on every lent GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from crnn_plugin import CRNN, PRESETS, Recognizer, from_pretrained
+
+
+def _rate(fn: Callable[[], object], crops: int, repeats: int, device: torch.device) -> float:
+    """Median crops/s of ``fn`` (which handles ``crops`` crops)."""
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    for _ in range(2):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return crops / statistics.median(times)
+
+
+def model_rows(device: torch.device, batches: list[int], repeats: int) -> list[str]:
+    """Markdown rows: model, batch, eager fp32 crops/s, Recognizer path crops/s, speed-up."""
+    rows = []
+    models = {
+        "crnn-small-en (shipped)": from_pretrained(),
+        "crnn_paper (random)": CRNN(PRESETS["crnn_paper"]),
+    }
+    for name, model in models.items():
+        eager = CRNN(model.config)
+        eager.load_state_dict(model.state_dict())
+        eager = eager.eval().to(device)
+        rec = Recognizer(model, device=device, backend="torch")
+        for b in batches:
+            x = torch.randn(b, 3, 32, 128)
+
+            def run_eager(x: torch.Tensor = x, eager: CRNN = eager) -> object:
+                with torch.inference_mode():
+                    return eager(x.to(device))
+
+            def run_ours(x: torch.Tensor = x, rec: Recognizer = rec) -> object:
+                return rec.logits(x)
+
+            r_eager = _rate(run_eager, b, repeats, device)
+            r_ours = _rate(run_ours, b, repeats, device)
+            rows.append(f"| {name} | {b} | {r_eager:,.0f} | {r_ours:,.0f} | {r_ours / r_eager:.2f}x |")
+    return rows
+
+
+def end_to_end(device: torch.device, folder: Path, limit: int, repeats: int) -> str:
+    """One markdown line: files -> text crops/s over the first ``limit`` crops of ``folder``."""
+    lines = (folder / "labels.tsv").read_text(encoding="utf-8").splitlines()
+    files = [folder / ln.split("\t", 1)[0] for ln in lines if ln.strip()][:limit]
+    rec = Recognizer.from_pretrained(device=device, batch_size=256, backend="torch")
+    rate = _rate(lambda: rec(files), len(files), repeats, device)
+    return f"End to end, {len(files)} files of `{folder.name}` -> text (batch 256): **{rate:,.0f} crops/s**"
+
+
+def _argv(options: dict[str, object]) -> list[str]:
+    words = []
+    for k, v in options.items():
+        if v is not None:
+            words += [f"--{k}", *(map(str, v) if isinstance(v, list) else [str(v)])]
+    return words
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256, 1024])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--folder", type=Path, help="crops with labels.tsv for the end-to-end row")
+    p.add_argument("--limit", type=int, default=2000)
+    p.add_argument("--out", type=Path)
+    args = p.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("no CUDA device (use --device cpu for a dry run)")
+    what = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
+    rec_dtype = Recognizer(CRNN(PRESETS["crnn_small"]), device=device, backend="torch").amp_dtype
+    out = [
+        f"# crnn_plugin on {what}",
+        "",
+        f"torch {torch.__version__}, CUDA {torch.version.cuda}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"Recognizer path: autocast {rec_dtype}, channels-last, pinned host memory.",
+        "`python benchmarks/gpu_speed.py " + " ".join(_argv(vars(args))) + "`",
+        "",
+        "| model | batch (3x32x128) | eager fp32 crops/s | Recognizer path crops/s | speed-up |",
+        "|---|---|---|---|---|",
+        *model_rows(device, args.batches, args.repeats),
+    ]
+    if args.folder is not None:
+        out += ["", end_to_end(device, args.folder, args.limit, args.repeats)]
+    text = "\n".join(out) + "\n"
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
