@@ -383,7 +383,10 @@ def task_model_ours(
     tensors = [rec.prepare(p) for p, _ in rows]
     widths = [int(t.shape[-1]) for t in tensors]
     b1 = [t.unsqueeze(0) for t in tensors[:n_b1]]
-    b64 = [pad_batch([tensors[i] for i in idx], cfg.mean, cfg.std) for idx in width_buckets(widths, 64)]
+    b64 = [  # padded as the Recognizer pads them (its backend's width multiple)
+        pad_batch([tensors[i] for i in idx], cfg.mean, cfg.std, multiple=rec.width_multiple)
+        for idx in width_buckets(widths, 64)
+    ]
     fixed1 = [torch.randn(1, cfg.in_channels, 32, 128) for _ in range(n_b1)]
     fixed64 = [torch.randn(64, cfg.in_channels, 32, 128) for _ in range(max(1, n_real // 64))]
 

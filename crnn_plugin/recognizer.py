@@ -26,9 +26,12 @@ __all__ = ["Prediction", "Recognizer", "resolve_device"]
 
 logger = logging.getLogger(__name__)
 
-#: Padded batch widths are rounded up to this many pixels (4 frames), so that a stream of crops of
-#: all widths runs a few dozen distinct shapes and the backends' per-shape kernel setup is reused.
+#: PyTorch backends round padded batch widths up to this many pixels (4 frames), so that a stream
+#: of crops of all widths runs a few dozen distinct shapes and oneDNN/cuDNN reuse their per-shape
+#: kernel setup. ONNX Runtime has no per-shape setup: it pads to the widest crop only
+#: (``ONNX_WIDTH_MULTIPLE``), 10 % faster on IIIT5K at batch 64 (padding 7.3 % instead of 14.8 %).
 WIDTH_MULTIPLE = 16
+ONNX_WIDTH_MULTIPLE = 1
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class Recognizer:
         self.beam_width = beam_width
         self._onnx = self._onnx_runner(backend, onnx_path)
         self.backend = "onnx-int8" if self._onnx is not None else "torch"
+        #: padded batch widths are rounded up to a multiple of this (see ``WIDTH_MULTIPLE``)
+        self.width_multiple = ONNX_WIDTH_MULTIPLE if self._onnx is not None else WIDTH_MULTIPLE
 
     def _onnx_runner(self, backend: str, onnx_path: str | os.PathLike[str] | None) -> OnnxRunner | None:
         """The ONNX Runtime runner to use, if any (see the class docstring)."""
@@ -225,7 +230,7 @@ class Recognizer:
         widths = [t.shape[-1] for t in tensors]
         for idx in width_buckets(widths, self.batch_size):
             batch = pad_batch(
-                [tensors[i] for i in idx], self.config.mean, self.config.std, multiple=WIDTH_MULTIPLE
+                [tensors[i] for i in idx], self.config.mean, self.config.std, multiple=self.width_multiple
             )
             decoded = self.decode(self.logits(batch), beam_width)
             for i, d in zip(idx, decoded):
@@ -238,7 +243,7 @@ class Recognizer:
         widths = [t.shape[-1] for t in tensors]
         for idx in width_buckets(widths, self.batch_size):
             batch = pad_batch(
-                [tensors[i] for i in idx], self.config.mean, self.config.std, multiple=WIDTH_MULTIPLE
+                [tensors[i] for i in idx], self.config.mean, self.config.std, multiple=self.width_multiple
             )
             logits = self.logits(batch)
             decoded = best_path(logits, self.tokenizer)
