@@ -101,3 +101,27 @@ def test_calibration_windows_share_one_shape() -> None:
     assert windows[0][0, :, :, :40].min() == 1 and windows[0][0, :, :, 40:].max() == 0  # zero padding
     assert windows[1][-1].min() == 1  # a wide crop is cut, not squeezed
     assert [w.shape[0] for w in calibration_windows([torch.ones(3, 3, 32, 64)], batch_size=32)] == [3]
+
+
+@pytest.mark.parametrize("which", ["fresh export", "shipped"])
+def test_int8_graph_fuses_conv_relu_pool_without_requantizing(
+    which: str, int8_folder: Path, tmp_path: Path
+) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    folder = int8_folder if which == "fresh export" else resolve_model_dir()
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED  # portable, no NCHWc
+    opts.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(folder / INT8_NAME), opts, providers=["CPUExecutionProvider"])
+    graph = onnx.load(opts.optimized_model_filepath).graph
+    producer = {out: node.op_type for node in graph.node for out in node.output}
+    ops = [node.op_type for node in graph.node]
+    assert ops.count("QLinearConv") == 7  # every convolution runs in int8
+    requantized = [
+        n.name
+        for n in graph.node
+        if n.op_type == "QuantizeLinear" and producer.get(n.input[0]) == "DequantizeLinear"
+    ]
+    assert requantized == []  # conv -> ReLU -> pool stays in uint8 (a DQ->Q pair here cost 13 % of the time)
