@@ -16,7 +16,7 @@ import signal
 import statistics
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -88,6 +88,24 @@ def summarize(values: Sequence[float]) -> Timing:
     """Median, min and max of repeated measurements."""
     vals = tuple(float(v) for v in values)
     return Timing(statistics.median(vals), min(vals), max(vals), vals)
+
+
+def crops_per_s(
+    fn: Callable[[], object], crops: int, repeats: int, sync: Callable[[], object] | None = None
+) -> float:
+    """Median crops/s of ``fn`` (which handles ``crops`` crops) over ``repeats`` timed runs after two
+    warm-ups; ``sync`` (e.g. ``torch.cuda.synchronize``) is called before each clock reading."""
+    wait = sync or (lambda: None)
+    for _ in range(2):
+        fn()
+    wait()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        wait()
+        times.append(time.perf_counter() - t0)
+    return crops / statistics.median(times)
 
 
 def _cmdline(pid: int) -> list[str]:

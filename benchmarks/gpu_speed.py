@@ -15,33 +15,19 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from bench_common import crops_per_s
 
 from crnn_plugin import CRNN, PRESETS, Recognizer, from_pretrained
 
 
-def _rate(fn: Callable[[], object], crops: int, repeats: int, device: torch.device) -> float:
-    """Median crops/s of ``fn`` (which handles ``crops`` crops)."""
-
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    for _ in range(2):
-        fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return crops / statistics.median(times)
+def _sync(device: torch.device) -> Callable[[], object] | None:
+    """What to wait on before reading the clock: the GPU's queue on CUDA, nothing on the CPU."""
+    return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
 
 
 def model_rows(device: torch.device, batches: list[int], repeats: int) -> list[str]:
@@ -66,8 +52,8 @@ def model_rows(device: torch.device, batches: list[int], repeats: int) -> list[s
             def run_ours(x: torch.Tensor = x, rec: Recognizer = rec) -> object:
                 return rec.logits(x)
 
-            r_eager = _rate(run_eager, b, repeats, device)
-            r_ours = _rate(run_ours, b, repeats, device)
+            r_eager = crops_per_s(run_eager, b, repeats, _sync(device))
+            r_ours = crops_per_s(run_ours, b, repeats, _sync(device))
             rows.append(f"| {name} | {b} | {r_eager:,.0f} | {r_ours:,.0f} | {r_ours / r_eager:.2f}x |")
     return rows
 
@@ -77,7 +63,7 @@ def end_to_end(device: torch.device, folder: Path, limit: int, repeats: int) -> 
     lines = (folder / "labels.tsv").read_text(encoding="utf-8").splitlines()
     files = [folder / ln.split("\t", 1)[0] for ln in lines if ln.strip()][:limit]
     rec = Recognizer.from_pretrained(device=device, batch_size=256, backend="torch")
-    rate = _rate(lambda: rec(files), len(files), repeats, device)
+    rate = crops_per_s(lambda: rec(files), len(files), repeats, _sync(device))
     return f"End to end, {len(files)} files of `{folder.name}` -> text (batch 256): **{rate:,.0f} crops/s**"
 
 

@@ -10,24 +10,12 @@ channels-last on CPUs with native bf16, fp32 elsewhere.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+from bench_common import crops_per_s
 
 from crnn_plugin import CRNN, PRESETS
 from crnn_plugin.recognizer import Recognizer
-
-
-def rate(fn, batch: int, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    fn()
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return batch / statistics.median(times)
 
 
 def main() -> None:
@@ -46,8 +34,8 @@ def main() -> None:
             for batch in (1, 64):
                 x = torch.randn(batch, 3, 32, width)
                 with torch.inference_mode():
-                    r_eager = rate(lambda: eager(x), batch, args.repeats)  # noqa: B023
-                r_ours = rate(lambda: rec.logits(x), batch, args.repeats)  # noqa: B023
+                    r_eager = crops_per_s(lambda: eager(x), batch, args.repeats)  # noqa: B023
+                r_ours = crops_per_s(lambda: rec.logits(x), batch, args.repeats)  # noqa: B023
                 print(
                     f"| {name} | 3x32x{width} | {batch} | {r_eager:.0f} | {r_ours:.0f} | "
                     f"{r_ours / r_eager:.2f}x |"

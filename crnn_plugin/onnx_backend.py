@@ -28,7 +28,7 @@ __all__ = ["INT8_NAME", "export_onnx", "weights_digest", "OnnxRunner", "onnxrunt
 #: File name of the int8 model inside a model folder.
 INT8_NAME = "model.int8.onnx"
 _DIGEST_KEY = "crnn_plugin.weights_sha256"
-#: Calibration crops are cut or padded to this many columns (4 characters' worth of frames and more).
+#: Calibration crops are cut or padded to this many columns (33 frames, docTR's input width).
 CALIB_WIDTH = 128
 
 

@@ -74,7 +74,7 @@ if [ "${CYCLE_BY_TIME:-1}" = 1 ]; then
   # does (cycle_seconds), whatever the throughput, so each call returns a model at the low rate.
   cs=0
   if [ -f "$RUN/checkpoint.pt" ]; then
-    cs="$("$PY" -c 'import sys, torch; print(int(torch.load(sys.argv[1], map_location="cpu", weights_only=True)["step"]))' "$RUN/checkpoint.pt")"
+    cs="$("$PY" scripts/gpu_kit.py ckpt-step "$RUN/checkpoint.pt")"
   fi
   ARGS="--set cycle_start=$cs --set max_steps=$((cs + 1000000)) --set cycle_seconds=$N"
 elif [ -s "$KIT/cycle_start" ]; then  # resumed from a CPU checkpoint: a new cycle of max_steps steps from there
