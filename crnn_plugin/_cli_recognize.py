@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import torch
 
-from .errors import CRNNError, ImageError
+from .errors import CRNNError
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def run_recognize(args: argparse.Namespace) -> int:
     if args.resume and (not args.output or fmt == "txt"):
         print("crnn-plugin: error: --resume needs --output in jsonl, csv or tsv format", file=sys.stderr)
         return EXIT_USAGE
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         print("crnn-plugin: error: --batch-size must be >= 1", file=sys.stderr)
         return EXIT_USAGE
     rec = Recognizer.from_pretrained(
@@ -222,14 +222,6 @@ def run_recognize(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _term)
 
-    def prepare(path: str) -> torch.Tensor | ImageError:
-        try:
-            return rec.prepare(path)
-        except ImageError as e:
-            return e
-        except Exception as e:  # noqa: BLE001 - a decoder crash on one file must not stop the run
-            return ImageError(f"{path}: cannot read image ({type(e).__name__}: {e})")
-
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             chunks = _chunks(inputs, chunk_size)
@@ -238,7 +230,7 @@ def run_recognize(args: argparse.Namespace) -> int:
             def submit_next() -> None:
                 nxt = next(chunks, None)
                 if nxt is not None:
-                    pending.append((nxt, [pool.submit(prepare, p) for p in nxt]))
+                    pending.append((nxt, [pool.submit(rec.try_prepare, p) for p in nxt]))
 
             submit_next()
             while pending:

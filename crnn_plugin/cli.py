@@ -29,7 +29,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="crops per forward pass (default: 64 on CPU, 256 on CUDA)",
+    )
     p.add_argument(
         "--fp32",
         action="store_true",

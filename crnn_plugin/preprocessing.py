@@ -35,7 +35,7 @@ def load_image(item: ImageInput, *, name: str | None = None) -> Image.Image:
 
     Raises :class:`ImageError` naming the input for unreadable, empty or 0-pixel images.
     """
-    label = name or _describe(item)
+    label = name or describe(item)
     if isinstance(item, Image.Image):
         img = item
     elif isinstance(item, np.ndarray):
@@ -65,7 +65,8 @@ def load_image(item: ImageInput, *, name: str | None = None) -> Image.Image:
     return to_rgb(img)
 
 
-def _describe(item: object) -> str:
+def describe(item: object) -> str:
+    """A short name for an input in error messages: its path, array shape or image size."""
     if isinstance(item, (str, os.PathLike)):
         return str(item)
     if isinstance(item, np.ndarray):

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,15 @@ from PIL import Image
 from .ctc import Decoded, beam_search, best_path
 from .errors import ImageError, WeightsError
 from .model import CRNN, num_frames
-from .preprocessing import ImageInput, load_image, pad_batch, resize_height, to_tensor, width_buckets
+from .preprocessing import (
+    ImageInput,
+    describe,
+    load_image,
+    pad_batch,
+    resize_height,
+    to_tensor,
+    width_buckets,
+)
 from .vocab import Tokenizer
 
 if TYPE_CHECKING:
@@ -32,6 +41,9 @@ logger = logging.getLogger(__name__)
 #: (``ONNX_WIDTH_MULTIPLE``), 10 % faster on IIIT5K at batch 64 (padding 7.3 % instead of 14.8 %).
 WIDTH_MULTIPLE = 16
 ONNX_WIDTH_MULTIPLE = 1
+#: ``Recognizer(batch_size=None)`` by device type. On an H200 the autocast path ran 0.63x the eager
+#: fp32 speed at batch 64 but 1.53x at 256 and 2.64x at 1024 (``benchmarks/gpu_results.md``).
+DEFAULT_BATCH_SIZE = {"cpu": 64, "cuda": 256}
 
 
 @dataclass(frozen=True)
@@ -98,14 +110,17 @@ class Recognizer:
         model: CRNN,
         *,
         device: str | torch.device = "auto",
-        batch_size: int = 64,
+        batch_size: int | None = None,
         amp: bool = True,
         beam_width: int | None = None,
         backend: str = "auto",
         onnx_path: str | os.PathLike[str] | None = None,
+        workers: int | None = None,
     ) -> None:
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if workers is not None and workers < 1:
+            raise ValueError("workers must be >= 1")
         if backend not in ("auto", "torch", "onnx"):
             raise ValueError("backend must be 'auto', 'torch' or 'onnx'")
         self.device = resolve_device(device)
@@ -121,7 +136,10 @@ class Recognizer:
             self.model.to(memory_format=torch.channels_last)
         self.config = model.config
         self.tokenizer = Tokenizer(model.config.vocab)
-        self.batch_size = batch_size
+        #: crops per forward pass (default: ``DEFAULT_BATCH_SIZE`` for the device type)
+        self.batch_size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.type, 64)
+        #: threads that decode and resize inputs (PIL and torch release the GIL while they work)
+        self.workers = workers or min(8, os.cpu_count() or 1)
         self.amp = amp
         self.beam_width = beam_width
         self._onnx = self._onnx_runner(backend, onnx_path)
@@ -161,9 +179,10 @@ class Recognizer:
         *,
         revision: str | None = None,
         device: str | torch.device = "auto",
-        batch_size: int = 64,
+        batch_size: int | None = None,
         amp: bool = True,
         backend: str = "auto",
+        workers: int | None = None,
         **kwargs: object,
     ) -> Recognizer:
         """Load weights (folder, shipped name or Hub repo id) and wrap them in a Recognizer."""
@@ -179,6 +198,7 @@ class Recognizer:
             amp=amp,
             backend=backend,
             onnx_path=folder / INT8_NAME,
+            workers=workers,
         )
 
     # -- pre-processing -------------------------------------------------------------------------
@@ -186,6 +206,23 @@ class Recognizer:
         """One input to a normalised ``(3, 32, W)`` tensor; raises :class:`ImageError`."""
         img = load_image(image)
         return self._prepare_pil(img)
+
+    def try_prepare(self, image: ImageInput) -> torch.Tensor | ImageError:
+        """:meth:`prepare` that returns the error instead of raising it; any decoder crash on one
+        input becomes an :class:`ImageError` naming that input."""
+        try:
+            return self.prepare(image)
+        except ImageError as e:
+            return e
+        except Exception as e:  # noqa: BLE001 - one bad input must not cost the other results
+            return ImageError(f"{describe(image)}: cannot read image ({type(e).__name__}: {e})")
+
+    def prepare_many(self, images: Sequence[ImageInput]) -> list[torch.Tensor | ImageError]:
+        """:meth:`try_prepare` for each input, in order, on ``self.workers`` threads."""
+        if self.workers == 1 or len(images) < 2:
+            return [self.try_prepare(x) for x in images]
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(images))) as pool:
+            return list(pool.map(self.try_prepare, images))
 
     def _prepare_pil(self, img: Image.Image) -> torch.Tensor:
         c = self.config
@@ -273,15 +310,15 @@ class Recognizer:
         tensors: list[torch.Tensor] = []
         ok_idx: list[int] = []
         out: list[Prediction | None] = [None] * len(items)
-        for i, item in enumerate(items):
-            try:
-                tensors.append(self.prepare(item))
+        for i, x in enumerate(self.prepare_many(items)):
+            if isinstance(x, torch.Tensor):
+                tensors.append(x)
                 ok_idx.append(i)
-            except ImageError as e:
-                if single or errors == "raise":
-                    raise
-                logger.warning("skipping input %d: %s", i, e)
-                out[i] = Prediction(text="", confidence=0.0, error=str(e))
+                continue
+            if single or errors == "raise":
+                raise x
+            logger.warning("skipping input %d: %s", i, x)
+            out[i] = Prediction(text="", confidence=0.0, error=str(x))
         if lexicon is not None:
             from .lexicon import apply_lexicon
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from _helpers import render_word
 
 from crnn_plugin import CRNN, ImageError, Prediction, Recognizer
+from crnn_plugin.recognizer import DEFAULT_BATCH_SIZE
 
 
 @pytest.fixture
@@ -60,6 +62,36 @@ def test_bad_crop_in_batch_keeps_other_results(rec: Recognizer, tmp_path: Path) 
         rec(tmp_path / "empty.png")  # a single input raises
 
 
+class _BrokenPath(os.PathLike):  # type: ignore[type-arg]
+    """A path-like whose file system call fails with an error no image library would raise."""
+
+    def __fspath__(self) -> str:
+        raise RuntimeError("disk on fire")
+
+    def __str__(self) -> str:
+        return "broken-path"
+
+
+def test_parallel_preparation_keeps_order_and_errors(tiny_model: CRNN, tmp_path: Path) -> None:
+    """Inputs decoded on several threads come back in input order, errors at their own index;
+    an unexpected exception from one input is reported on it and costs no other result."""
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    items: list[object] = [render_word(w, height=24 + 3 * i) for i, w in enumerate(words)]
+    items[3] = tmp_path / "bad.png"
+    items[6] = _BrokenPath()
+    serial = Recognizer(tiny_model, device="cpu", workers=1, batch_size=4)(items)  # type: ignore[arg-type]
+    threaded = Recognizer(tiny_model, device="cpu", workers=4, batch_size=4)(items)  # type: ignore[arg-type]
+    assert [p.ok for p in threaded] == [i not in (3, 6) for i in range(len(items))]
+    assert [(p.text, p.confidence, p.error) for p in serial] == [
+        (p.text, p.confidence, p.error) for p in threaded
+    ]
+    assert "bad.png" in (threaded[3].error or "")
+    assert "broken-path" in (threaded[6].error or "") and "disk on fire" in (threaded[6].error or "")
+    with pytest.raises(ValueError, match="workers"):
+        Recognizer(tiny_model, device="cpu", workers=0)
+
+
 def test_huge_and_tiny_crops(rec: Recognizer) -> None:
     out = rec(
         [
@@ -96,9 +128,19 @@ def test_cuda_autocast_matches_fp32_cpu(tiny_config) -> None:  # type: ignore[no
     imgs = [render_word(w) for w in ("gpu", "path", "test")]
     cpu = Recognizer(cpu_model, device="cpu", amp=False)(imgs)
     gpu = Recognizer(gpu_model, device="cuda")(imgs)
-    assert gpu[0].ok and Recognizer(gpu_model, device="cuda").amp_dtype in (torch.float16, torch.bfloat16)
+    on_cuda = Recognizer(gpu_model, device="cuda")
+    assert gpu[0].ok and on_cuda.amp_dtype in (torch.float16, torch.bfloat16)
+    assert on_cuda.batch_size == DEFAULT_BATCH_SIZE["cuda"] == 256
     for a, b in zip(cpu, gpu):
         assert a.confidence == pytest.approx(b.confidence, abs=0.05)
+
+
+def test_batch_size_defaults_by_device_and_is_validated(tiny_model: CRNN) -> None:
+    """64 on CPU unless asked; a batch size below 1 is refused."""
+    assert Recognizer(tiny_model, device="cpu").batch_size == DEFAULT_BATCH_SIZE["cpu"] == 64
+    assert Recognizer(tiny_model, device="cpu", batch_size=7).batch_size == 7
+    with pytest.raises(ValueError, match="batch_size"):
+        Recognizer(tiny_model, device="cpu", batch_size=0)
 
 
 def test_fp32_and_default_precision_agree(tiny_model: CRNN) -> None:
