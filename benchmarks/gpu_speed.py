@@ -14,6 +14,7 @@ included, first ``--limit`` crops. ``scripts/gpu_train.sh`` runs it on every len
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import time
 from collections.abc import Callable
@@ -58,6 +59,63 @@ def model_rows(device: torch.device, batches: list[int], repeats: int) -> list[s
     return rows
 
 
+def ablation_rows(device: torch.device, batches: list[int], repeats: int) -> list[str]:
+    """Markdown rows for the shipped model: which part of the Recognizer path costs or gains speed.
+
+    Variants, all fed from host memory: eager fp32; pinned host memory; channels-last; autocast
+    alone; weights and input cast to the autocast dtype once (no autocast, so no per-call weight
+    casts and no re-flattening of the LSTM weights); the Recognizer path (autocast + channels-last +
+    pinned). On the first H200 run the Recognizer path was slower than eager at batch 1 and 64.
+    """
+    base = from_pretrained()
+    dtype = torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
+
+    def copy(channels_last: bool = False, cast: bool = False) -> CRNN:
+        m = CRNN(base.config)
+        m.load_state_dict(base.state_dict())
+        m = m.eval().to(device)
+        if cast:
+            m = m.to(dtype)
+        return m.to(memory_format=torch.channels_last) if channels_last else m
+
+    fp32, cl, half = copy(), copy(channels_last=True), copy(cast=True)
+    rec = Recognizer(copy(), device=device, backend="torch")
+
+    def fwd(
+        m: CRNN,
+        x: torch.Tensor,
+        *,
+        pin: bool = False,
+        cl: bool = False,
+        amp: bool = False,
+        cast: bool = False,
+    ) -> object:
+        with torch.inference_mode():
+            x = (x.pin_memory() if pin and device.type == "cuda" else x).to(device, non_blocking=pin)
+            if cl:
+                x = x.contiguous(memory_format=torch.channels_last)
+            if cast:
+                x = x.to(dtype)
+            with torch.autocast(device.type, dtype=dtype, enabled=amp):
+                return m(x).float()
+
+    variants: dict[str, Callable[[torch.Tensor], object]] = {
+        "eager fp32": lambda x: fwd(fp32, x),
+        "pinned": lambda x: fwd(fp32, x, pin=True),
+        "channels-last": lambda x: fwd(cl, x, cl=True),
+        "autocast only": lambda x: fwd(fp32, x, amp=True),
+        f"{str(dtype).split('.')[-1]} weights, no autocast": lambda x: fwd(half, x, cast=True),
+        "Recognizer path": rec.logits,
+    }
+    rows = []
+    for b in batches:
+        x = torch.randn(b, 3, 32, 128)
+        rates = [crops_per_s(functools.partial(f, x), b, repeats, _sync(device)) for f in variants.values()]
+        rows.append(f"| {b} | " + " | ".join(f"{r:,.0f}" for r in rates) + " |")
+    head = "| batch | " + " | ".join(variants) + " |"
+    return [head, "|" + "---|" * (len(variants) + 1), *rows]
+
+
 def end_to_end(device: torch.device, folder: Path, limit: int, repeats: int) -> str:
     """One markdown line: files -> text crops/s over the first ``limit`` crops of ``folder``."""
     lines = (folder / "labels.tsv").read_text(encoding="utf-8").splitlines()
@@ -100,6 +158,10 @@ def main() -> None:
         "| model | batch (3x32x128) | eager fp32 crops/s | Recognizer path crops/s | speed-up |",
         "|---|---|---|---|---|",
         *model_rows(device, args.batches, args.repeats),
+        "",
+        "Where the time goes (crnn-small-en, crops/s, 3x32x128; see `ablation_rows`):",
+        "",
+        *ablation_rows(device, args.batches, args.repeats),
     ]
     if args.folder is not None:
         out += ["", end_to_end(device, args.folder, args.limit, args.repeats)]
