@@ -40,10 +40,10 @@ class RapidOCRDetector(detection.DBNet):  # type: ignore[misc]
         self.pages = pages  # docTR hands the model resized tensors; detect on the originals
         self.cfg = {"mean": (0.5, 0.5, 0.5), "std": (1.0, 1.0, 1.0), "input_shape": (3, 1024, 1024)}
         self.assume_straight_pages = True
-        self.postprocessor = SimpleNamespace(assume_straight_pages=True, bin_thresh=0.3)
+        self.postprocessor = SimpleNamespace(assume_straight_pages=True, bin_thresh=0.3)  # type: ignore[assignment]
         self._next = 0
 
-    def forward(self, x: torch.Tensor, **kwargs: Any) -> dict[str, Any]:
+    def forward(self, x: torch.Tensor, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         preds = []
         for _ in range(x.shape[0]):
             page = self.pages[self._next]
@@ -51,7 +51,8 @@ class RapidOCRDetector(detection.DBNet):  # type: ignore[misc]
             h, w = page.shape[:2]
             res = self.engine(page, use_det=True, use_cls=False, use_rec=False)
             words = []
-            for q in [] if res.boxes is None else np.asarray(res.boxes, dtype=np.float32):
+            det = getattr(res, "boxes", None)  # a detection-only call returns TextDetOutput
+            for q in [] if det is None else np.asarray(det, dtype=np.float32):
                 x0, y0, x1, y1 = q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max()
                 line = Image.fromarray(page).crop((int(x0), int(y0), int(x1) + 1, int(y1) + 1))
                 # PP-OCR finds lines; docTR's recognizers read words: cut at the word gaps

@@ -47,7 +47,7 @@ def render(
     font = ImageFont.truetype(str(font_path), 64)
     left, t, r, b = font.getbbox(word)
     pad_x, pad_y = 14, 10
-    img = Image.new("RGB", (r - left + 2 * pad_x, b - t + 2 * pad_y), bg)
+    img = Image.new("RGB", (int(r - left) + 2 * pad_x, int(b - t) + 2 * pad_y), bg)
     ImageDraw.Draw(img).text((pad_x - left, pad_y - t), word, font=font, fill=fg)
     if tilt:
         img = img.rotate(tilt, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=bg)

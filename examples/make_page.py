@@ -37,7 +37,7 @@ def main() -> None:
     for text, fname, size, angle in LINES:
         f = font(fname, size)
         left, t, r, b = f.getbbox(text)
-        layer = Image.new("RGBA", (r - left + 20, b - t + 20), (0, 0, 0, 0))
+        layer = Image.new("RGBA", (int(r - left) + 20, int(b - t) + 20), (0, 0, 0, 0))
         colour = (170, 30, 30, 255) if text == "OPEN" else (25, 25, 35, 255)
         ImageDraw.Draw(layer).text((10 - left, 10 - t), text, font=f, fill=colour)
         if angle:

@@ -31,7 +31,8 @@ def detect_lines(image: np.ndarray) -> list[list[list[float]]]:
 
     engine = RapidOCR(params={"Global.log_level": "error"})
     result = engine(image, use_det=True, use_cls=False, use_rec=False)
-    return [] if result.boxes is None else np.asarray(result.boxes).tolist()
+    boxes = getattr(result, "boxes", None)  # a detection-only call returns TextDetOutput
+    return [] if boxes is None else np.asarray(boxes).tolist()
 
 
 def main(argv: list[str]) -> None:

@@ -16,7 +16,7 @@ DATA = Path(os.environ.get("CRNN_PLUGIN_DATA", REPO.parent / "shared" / "data"))
 def render_word(text: str, *, height: int = 40, size: int = 28, mode: str = "RGB") -> Image.Image:
     """A black-on-white word rendered with Pillow's bundled font (no system fonts needed)."""
     font = ImageFont.load_default(size=size)
-    left, top, right, bottom = font.getbbox(text)
+    left, top, right, bottom = (int(v) for v in font.getbbox(text))
     img = Image.new("RGB", (right - left + 12, max(height, bottom - top + 8)), "white")
     ImageDraw.Draw(img).text(
         (6 - left, (img.height - (bottom - top)) // 2 - top), text, fill="black", font=font

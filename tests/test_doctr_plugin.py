@@ -54,9 +54,9 @@ class KnownBoxesDetector(detection.DBNet):  # type: ignore[misc]
         self.boxes = boxes
         self.cfg = {"mean": (0.5, 0.5, 0.5), "std": (1.0, 1.0, 1.0), "input_shape": (3, PAGE, PAGE)}
         self.assume_straight_pages = True
-        self.postprocessor = SimpleNamespace(assume_straight_pages=True, bin_thresh=0.3)
+        self.postprocessor = SimpleNamespace(assume_straight_pages=True, bin_thresh=0.3)  # type: ignore[assignment]
 
-    def forward(self, x: torch.Tensor, **kwargs: Any) -> dict[str, Any]:
+    def forward(self, x: torch.Tensor, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         return {"preds": [{"words": self.boxes.copy()} for _ in range(x.shape[0])]}
 
 
@@ -133,8 +133,8 @@ def test_recognition_predictor_by_name() -> None:
     preds = predictor([np.asarray(render_word("hello", size=40)), np.asarray(render_word("2024", size=40))])
     assert [p[0] for p in preds] == ["hello", "2024"]
     untrained = recognition_predictor("crnn_plugin", pretrained=False)
-    trained_w = predictor.model.crnn.classifier.weight
-    assert not torch.equal(untrained.model.crnn.classifier.weight, trained_w)
+    trained_w = predictor.model.crnn.classifier.weight  # type: ignore[union-attr]
+    assert not torch.equal(untrained.model.crnn.classifier.weight, trained_w)  # type: ignore[union-attr,arg-type]
 
 
 def test_ocr_predictor_end_to_end_on_a_rendered_page() -> None:

@@ -6,6 +6,7 @@ import json
 import shutil
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -140,7 +141,7 @@ def test_push_to_hub_uploads_the_three_files(tiny_model: CRNN, monkeypatch: pyte
     recorders; everything else (the folder we upload) is real."""
     import huggingface_hub
 
-    seen: dict[str, object] = {}
+    seen: dict[str, Any] = {}
 
     def create_repo(self, repo_id: str, **kw: object) -> None:  # type: ignore[no-untyped-def]
         seen["repo"] = (repo_id, kw.get("exist_ok"))

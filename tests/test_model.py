@@ -66,7 +66,9 @@ def test_gradients_reach_first_conv_and_loss_decreases(tiny_config: CRNNConfig) 
         opt.zero_grad()
         loss.backward()
         if step == 0:
-            first = model.features[0].weight.grad
+            conv = model.features[0]
+            assert isinstance(conv, torch.nn.Conv2d)
+            first = conv.weight.grad
             assert first is not None and first.abs().sum() > 0
         opt.step()
         losses.append(loss.item())
