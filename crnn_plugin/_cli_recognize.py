@@ -291,13 +291,16 @@ def run_recognize(args: argparse.Namespace) -> int:
 def _lexicon_lookup(args: argparse.Namespace, rec: Any) -> Any:
     """A function path -> Lexicon for ``--lexicon`` / ``--lexicon-per-image``, or None."""
     if not args.lexicon and not args.lexicon_per_image:
+        if args.lexicon_min_ratio is not None:
+            raise CRNNError("--lexicon-min-ratio needs --lexicon or --lexicon-per-image")
         return None
     from .lexicon import Lexicon, read_lexicon_tsv
 
     if args.lexicon and args.lexicon_per_image:
         raise CRNNError("use either --lexicon or --lexicon-per-image, not both")
+    ratio = args.lexicon_min_ratio
     if args.lexicon:
-        lex = Lexicon.load(args.lexicon)
+        lex = Lexicon.load(args.lexicon, min_ratio=ratio)
         return lambda path: lex
     tsv = Path(args.lexicon_per_image)
     table = read_lexicon_tsv(tsv)
@@ -307,7 +310,7 @@ def _lexicon_lookup(args: argparse.Namespace, rec: Any) -> Any:
         for key in (path, os.path.relpath(path, tsv.parent), Path(path).name):
             if key in table:
                 if key not in cache:
-                    cache[key] = Lexicon(table[key])
+                    cache[key] = Lexicon(table[key], min_ratio=ratio)
                 return cache[key]
         return None
 

@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TSV",
         help="per-image lexicons: path<TAB>w1,w2,... (paths as given or relative to the TSV)",
     )
+    r.add_argument(
+        "--lexicon-min-ratio",
+        type=float,
+        default=None,
+        metavar="R",
+        help="open-vocabulary lexicon: keep the lexicon-free reading unless the best word is at least "
+        "R times as probable (default: closed, always a lexicon word)",
+    )
     r.add_argument("--beam-width", type=int, default=None, help="prefix beam search width")
     r.add_argument("--workers", type=int, default=None, help="image decoding threads")
     _add_model_args(r)
@@ -88,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="also score with a lexicon: 'per-image' (lexicon50.tsv), 'en-50k' or a file",
+    )
+    e.add_argument(
+        "--lexicon-min-ratio",
+        type=float,
+        default=None,
+        metavar="R",
+        help="also score every --lexicon open-vocabulary with this ratio (see recognize)",
     )
     e.add_argument("--predictions", default=None, help="write per-sample predictions (JSON lines)")
     e.add_argument(
@@ -163,7 +178,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     for d in args.dirs:
         results.append(
             evaluate_folder(
-                rec, d, limit=args.limit, lexicons=args.lexicon, keep_predictions=bool(args.predictions)
+                rec,
+                d,
+                limit=args.limit,
+                lexicons=args.lexicon,
+                keep_predictions=bool(args.predictions),
+                min_ratio=args.lexicon_min_ratio,
             )
         )
     print(format_table(results))

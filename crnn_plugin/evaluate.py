@@ -43,12 +43,14 @@ def evaluate_folder(
     limit: int | None = None,
     lexicons: Sequence[str] = (),
     keep_predictions: bool = False,
+    min_ratio: float | None = None,
 ) -> EvalResult:
     """Recognise every crop of ``folder/labels.tsv`` and score it.
 
     Case-sensitive accuracy uses ``labels_casesensitive.tsv`` when present, else ``labels.tsv``
     (if those labels contain lower-case letters). ``lexicons`` may name ``"per-image"`` (uses the
-    folder's ``lexicon50.tsv``) or any lexicon accepted by the recognizer.
+    folder's ``lexicon50.tsv``) or any lexicon accepted by the recognizer; with ``min_ratio`` each
+    is also scored open-vocabulary (row ``"NAME, open R"``, see :class:`~crnn_plugin.Lexicon`).
     """
     from .training.datasets import read_labels_tsv
 
@@ -74,10 +76,12 @@ def evaluate_folder(
     for lex in lexicons:
         if lex == "per-image" and not (root / "lexicon50.tsv").is_file():
             continue  # this folder has no per-image lexicons: shown as "-"
-        lex_preds = _lexicon_predictions(recognizer, root, paths, lex)
-        res.acc36_lexicon[lex] = sum(
-            normalize36(p.text) == normalize36(lab) for p, (_, lab) in zip(lex_preds, rows)
-        ) / max(n, 1)
+        for ratio in (None,) if min_ratio is None else (None, min_ratio):
+            lex_preds = _lexicon_predictions(recognizer, root, paths, lex, ratio)
+            key = lex if ratio is None else f"{lex}, open {ratio:g}"
+            res.acc36_lexicon[key] = sum(
+                normalize36(p.text) == normalize36(lab) for p, (_, lab) in zip(lex_preds, rows)
+            ) / max(n, 1)
     if keep_predictions:
         res.predictions = [
             {
@@ -92,15 +96,17 @@ def evaluate_folder(
     return res
 
 
-def _lexicon_predictions(recognizer: Recognizer, root: Path, paths: list[Path], lex: str) -> list:
+def _lexicon_predictions(
+    recognizer: Recognizer, root: Path, paths: list[Path], lex: str, min_ratio: float | None = None
+) -> list:
     from .lexicon import Lexicon, read_lexicon_tsv
 
     if lex == "per-image":
         table = read_lexicon_tsv(root / "lexicon50.tsv")
         rels = [str(p.relative_to(root)) for p in paths]
-        lexs = [Lexicon(table[r]) if table.get(r) else None for r in rels]
+        lexs = [Lexicon(table[r], min_ratio=min_ratio) if table.get(r) else None for r in rels]
         return recognizer(paths, lexicon=lexs)  # type: ignore[arg-type]
-    return recognizer(paths, lexicon=Lexicon.load(lex))  # type: ignore[arg-type]
+    return recognizer(paths, lexicon=Lexicon.load(lex, min_ratio=min_ratio))  # type: ignore[arg-type]
 
 
 def format_table(results: Sequence[EvalResult]) -> str:

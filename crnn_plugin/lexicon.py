@@ -132,6 +132,11 @@ class Lexicon:
     Matching is case-insensitive by default: a word's probability then sums the probabilities of
     all its case variants, and the result keeps the lexicon's spelling.
 
+    Closed by default (the paper's rule: the output is always a lexicon word when one is within
+    ``max_distance``). ``min_ratio`` makes it open-vocabulary: the lexicon-free reading ``l'`` is
+    kept unless the best word ``w`` has ``p(w|y) >= min_ratio * p(l'|y)``, so words the list lacks
+    (names, numbers) survive while unsure readings are still corrected.
+
     >>> lex = Lexicon(["hello", "world"])
     >>> len(lex)
     2
@@ -145,9 +150,15 @@ class Lexicon:
         name: str | None = None,
         exhaustive_max: int = 1000,
         search: str = "auto",
+        min_ratio: float | None = None,
     ) -> None:
         if search not in ("auto", "bktree", "scan"):
             raise ValueError("search must be 'auto', 'bktree' or 'scan'")
+        if min_ratio is not None and not (min_ratio >= 0.0 and math.isfinite(min_ratio)):
+            raise LexiconError(
+                f"{name or 'lexicon'}: min_ratio must be a finite number >= 0, got {min_ratio}"
+            )
+        self.min_ratio = min_ratio
         self.case_sensitive = case_sensitive
         self.name = name or "lexicon"
         self.exhaustive_max = exhaustive_max
@@ -281,6 +292,18 @@ class Lexicon:
             self._rows[vocab] = {w: i for b in self._len_cache[vocab].values() for i, w in enumerate(b.words)}
         return self._len_cache[vocab]
 
+    def keeps_reading(
+        self, log_probs: torch.Tensor, raw_text: str, word_probability: float, vocab: str
+    ) -> bool:
+        """Open vocabulary only: whether the lexicon-free ``raw_text`` beats the best word's
+        ``p(w|y)`` by more than ``1 / min_ratio`` (``p(l'|y)`` scored exactly, case-folded like
+        the words unless ``case_sensitive``). Always False for a closed lexicon or an empty reading."""
+        if self.min_ratio is None or not raw_text:
+            return False
+        raw = raw_text if self.case_sensitive else raw_text.lower()
+        p_raw = math.exp(float(score_words(log_probs, [raw], vocab, case_sensitive=self.case_sensitive)[0]))
+        return word_probability < self.min_ratio * p_raw
+
     def _method(self, n: int) -> str:
         if self.search_method != "auto":
             return self.search_method
@@ -395,7 +418,23 @@ def apply_lexicon(
             out.append(Prediction(dec.text, dec.confidence, dec.char_confidences, raw_text=dec.text))
             continue
         m = lex.match(lp, dec.text, vocab, max_distance=max_distance)
-        if m.word is None:
+        if m.word is not None and lex.keeps_reading(lp, dec.text, m.probability, vocab):
+            out.append(
+                Prediction(
+                    dec.text,
+                    dec.confidence,
+                    dec.char_confidences,
+                    raw_text=dec.text,
+                    lexicon_used=False,
+                    extra={
+                        "lexicon": f"lexicon-free reading kept (best word < min_ratio {lex.min_ratio:g} x)",
+                        "word": m.word,
+                        "word_probability": m.probability,
+                        "candidates": m.candidates,
+                    },
+                )
+            )
+        elif m.word is None:
             out.append(
                 Prediction(
                     dec.text,

@@ -233,3 +233,11 @@ def test_recognize_with_lexicons(tmp_path: Path, model_dir: Path, capsys: pytest
         capsys,
     )
     assert [json.loads(x)["text"] for x in out.splitlines()] == ["cat", "dog"]
+    base = ["recognize", str(folder), "--model", str(model_dir)]
+    words = ["--lexicon", str(tmp_path / "words.txt")]
+    code, out, _ = run_cli([*base, *words, "--lexicon-min-ratio", "0"], capsys)
+    assert code == 0 and all(json.loads(x)["lexicon_used"] for x in out.splitlines())
+    code, _, err = run_cli([*base, "--lexicon-min-ratio", "0.01"], capsys)
+    assert code == 2 and "--lexicon-min-ratio needs --lexicon" in err
+    code, _, err = run_cli([*base, *words, "--lexicon-min-ratio", "-1"], capsys)
+    assert code == 2 and "min_ratio" in err

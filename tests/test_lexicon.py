@@ -163,3 +163,46 @@ def test_recognizer_with_lexicons(tiny_model: CRNN) -> None:
     assert [p.text for p in per] == ["cat", "dog"]
     with pytest.raises(LexiconError, match="2 crops"):
         rec(imgs, lexicon=[Lexicon(["cat"])])
+
+
+def _reading(probs_per_char: list[dict[str, float]], vocab: str) -> torch.Tensor:
+    """``(2n+1, C)`` log-probs: a blank frame, then one frame per character with these
+    probabilities (the rest on blank), blank frames between."""
+    rows = []
+    for dist in [{}, *[d for p in probs_per_char for d in (p, {})]]:
+        row = torch.full((len(vocab) + 1,), 1e-6)
+        for ch, p in dist.items():
+            row[vocab.index(ch)] = p
+        row[-1] = max(1.0 - sum(dist.values()), 1e-6)
+        rows.append(row / row.sum())
+    return torch.stack(rows).log()
+
+
+def test_open_vocabulary_keeps_a_confident_reading_and_corrects_an_unsure_one() -> None:
+    vocab = "abct"
+    lex_closed = Lexicon(["cat"], case_sensitive=True)
+    lex_open = Lexicon(["cat"], case_sensitive=True, min_ratio=0.01)
+    sure = _reading([{"c": 0.99}, {"a": 0.99}, {"b": 0.99}], vocab)  # "cab", the list lacks it
+    unsure = _reading([{"c": 0.99}, {"a": 0.99}, {"b": 0.5, "t": 0.45}], vocab)
+    for lp, keep in ((sure, True), (unsure, False)):
+        m = lex_closed.match(lp, "cab", vocab)
+        assert m.word == "cat"  # closed: always the lexicon word
+        assert not lex_closed.keeps_reading(lp, "cab", m.probability, vocab)
+        assert lex_open.keeps_reading(lp, "cab", m.probability, vocab) is keep
+    assert not lex_open.keeps_reading(sure, "", 0.0, vocab)  # nothing read: take the word
+    with pytest.raises(LexiconError, match="min_ratio"):
+        Lexicon(["cat"], min_ratio=-1.0)
+
+
+def test_open_vocabulary_through_the_recognizer(tiny_model: CRNN) -> None:
+    """min_ratio 0 always takes the word; a huge ratio keeps the reading and says which word lost."""
+    rec = Recognizer(tiny_model, device="cpu")
+    imgs = [render_word("cat"), render_word("dog")]
+    taken = rec(imgs, lexicon=Lexicon(["cat", "dog"], min_ratio=0.0))
+    assert all(p.lexicon_used and p.text in ("cat", "dog") for p in taken)
+    kept = rec(imgs, lexicon=Lexicon(["cat", "dog"], min_ratio=1e30))
+    assert any(p.raw_text for p in kept)
+    for p in kept:
+        if p.raw_text:  # an untrained model may read nothing, and then the word is taken
+            assert not p.lexicon_used and p.text == p.raw_text
+            assert p.extra["word"] in ("cat", "dog") and 0.0 <= float(p.extra["word_probability"]) <= 1.0  # type: ignore[arg-type]
