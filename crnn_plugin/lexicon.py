@@ -418,42 +418,29 @@ def apply_lexicon(
             out.append(Prediction(dec.text, dec.confidence, dec.char_confidences, raw_text=dec.text))
             continue
         m = lex.match(lp, dec.text, vocab, max_distance=max_distance)
-        if m.word is not None and lex.keeps_reading(lp, dec.text, m.probability, vocab):
+        if m.word is not None and not lex.keeps_reading(lp, dec.text, m.probability, vocab):
+            extra: dict[str, object] = {"candidates": m.candidates, "scored": m.scored, "method": m.method}
             out.append(
-                Prediction(
-                    dec.text,
-                    dec.confidence,
-                    dec.char_confidences,
-                    raw_text=dec.text,
-                    lexicon_used=False,
-                    extra={
-                        "lexicon": f"lexicon-free reading kept (best word < min_ratio {lex.min_ratio:g} x)",
-                        "word": m.word,
-                        "word_probability": m.probability,
-                        "candidates": m.candidates,
-                    },
-                )
+                Prediction(m.word, m.probability, (), raw_text=dec.text, lexicon_used=True, extra=extra)
             )
-        elif m.word is None:
-            out.append(
-                Prediction(
-                    dec.text,
-                    dec.confidence,
-                    dec.char_confidences,
-                    raw_text=dec.text,
-                    lexicon_used=False,
-                    extra={"lexicon": "no word within max_distance", "candidates": 0},
-                )
+            continue
+        if m.word is None:
+            extra = {"lexicon": "no word within max_distance", "candidates": 0}
+        else:  # open vocabulary: the reading is far more probable than any word
+            extra = {
+                "lexicon": f"lexicon-free reading kept (best word < min_ratio {lex.min_ratio:g} x)",
+                "word": m.word,
+                "word_probability": m.probability,
+                "candidates": m.candidates,
+            }
+        out.append(
+            Prediction(
+                dec.text,
+                dec.confidence,
+                dec.char_confidences,
+                raw_text=dec.text,
+                lexicon_used=False,
+                extra=extra,
             )
-        else:
-            out.append(
-                Prediction(
-                    m.word,
-                    m.probability,
-                    (),
-                    raw_text=dec.text,
-                    lexicon_used=True,
-                    extra={"candidates": m.candidates, "scored": m.scored, "method": m.method},
-                )
-            )
+        )
     return out
