@@ -176,6 +176,9 @@ def run_recognize(args: argparse.Namespace) -> int:
     if args.resume and (not args.output or fmt == "txt"):
         print("crnn-plugin: error: --resume needs --output in jsonl, csv or tsv format", file=sys.stderr)
         return EXIT_USAGE
+    if args.workers is not None and args.workers < 1:
+        print("crnn-plugin: error: --workers must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
     if args.batch_size is not None and args.batch_size < 1:
         print("crnn-plugin: error: --batch-size must be >= 1", file=sys.stderr)
         return EXIT_USAGE
@@ -186,6 +189,7 @@ def run_recognize(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         amp=not args.fp32,
         backend="torch" if args.fp32 else args.backend,
+        workers=args.workers,
     )
     if args.beam_width:
         rec.beam_width = args.beam_width
@@ -214,7 +218,6 @@ def run_recognize(args: argparse.Namespace) -> int:
 
         progress = tqdm(unit="crop", file=sys.stderr, dynamic_ncols=True)
     failed = 0
-    workers = args.workers or min(4, os.cpu_count() or 1)
     old_term = signal.getsignal(signal.SIGTERM)
 
     def _term(signum: int, frame: object) -> None:
@@ -223,7 +226,7 @@ def run_recognize(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _term)
 
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=rec.workers) as pool:
             chunks = _chunks(inputs, chunk_size)
             pending: list[tuple[list[str], list[Future[Any]]]] = []
 

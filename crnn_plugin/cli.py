@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "R times as probable (default: closed, always a lexicon word)",
     )
     r.add_argument("--beam-width", type=int, default=None, help="prefix beam search width")
-    r.add_argument("--workers", type=int, default=None, help="image decoding threads")
+    r.add_argument("--workers", type=int, default=None, help="decoding threads (default: min(8, cores))")
     _add_model_args(r)
 
     e = sub.add_parser("evaluate", help="word accuracy on labelled folders (labels.tsv)")

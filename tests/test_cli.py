@@ -241,3 +241,19 @@ def test_recognize_with_lexicons(tmp_path: Path, model_dir: Path, capsys: pytest
     assert code == 2 and "--lexicon-min-ratio needs --lexicon" in err
     code, _, err = run_cli([*base, *words, "--lexicon-min-ratio", "-1"], capsys)
     assert code == 2 and "min_ratio" in err
+
+
+def test_recognize_workers(tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Any number of decoding threads gives the same output; fewer than one is a usage error."""
+    folder = tmp_path / "w"
+    folder.mkdir()
+    for i, word in enumerate(["alpha", "beta", "gamma", "delta"]):
+        render_word(word).save(folder / f"{i}.png")
+    (folder / "bad.png").write_bytes(b"broken")
+    base = ["recognize", str(folder), "--model", str(model_dir)]
+    one = run_cli([*base, "--workers", "1"], capsys)
+    three = run_cli([*base, "--workers", "3"], capsys)
+    assert one[0] == three[0] == 1 and one[1] == three[1]  # 1: one input failed, the rest read
+    assert len(one[1].splitlines()) == 5 and "bad.png" in one[1]
+    code, _, err = run_cli([*base, "--workers", "0"], capsys)
+    assert code == 2 and "--workers" in err
