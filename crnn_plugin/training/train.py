@@ -329,7 +329,9 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
     t_start = time.time()
     last_ckpt = last_val = time.time()
     skip = step % pool
-    run_loss, run_n, run_crops, t_log = 0.0, 0, 0, time.time()
+    # run_loss stays on the device until it is logged: no per-step host sync, so the host queues
+    # the next step while the GPU works. run_wait: seconds spent waiting for the data loader.
+    run_loss, run_n, run_crops, run_wait, t_log = torch.zeros((), device=device), 0, 0, 0.0, time.time()
 
     def checkpoint() -> None:
         if rank != 0:
@@ -357,7 +359,9 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
     old_handlers = {sig: signal.signal(sig, _graceful) for sig in (signal.SIGTERM, signal.SIGINT)}
     model.train()
     try:
+        t_fetch = time.time()
         for group in loader:
+            run_wait += time.time() - t_fetch
             for batch in group[skip:]:
                 if step >= cfg.max_steps:
                     break
@@ -379,17 +383,18 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
                 if cfg.cycle_seconds:  # time-boxed cycle: the next step's rate also follows the clock
                     for g in optimizer.param_groups:
                         g["lr"] = lr_at(step, cfg, time.time() - t_start)
-                run_loss += loss.item()
+                run_loss += loss.detach().float()
                 run_n += 1
                 run_crops += x.shape[0]
                 if step % cfg.log_every == 0 and rank == 0:
                     dt = time.time() - t_log
                     hours = (seconds_done + time.time() - t_start) / 3600
+                    mean_loss = run_loss.item() / run_n
                     log.writerow(
                         [
                             step,
                             f"{hours:.3f}",
-                            f"{run_loss / run_n:.4f}",
+                            f"{mean_loss:.4f}",
                             f"{optimizer.param_groups[0]['lr']:.2e}",
                             f"{run_crops / dt:.1f}",
                             "",
@@ -397,13 +402,14 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
                     )
                     log_f.flush()
                     logger.info(
-                        "step %d loss %.4f lr %.2e %.1f crops/s",
+                        "step %d loss %.4f lr %.2e %.1f crops/s, %.0f %% waiting for data",
                         step,
-                        run_loss / run_n,
+                        mean_loss,
                         optimizer.param_groups[0]["lr"],
                         run_crops / dt,
+                        100 * min(run_wait / max(dt, 1e-9), 1.0),
                     )
-                    run_loss, run_n, run_crops, t_log = 0.0, 0, 0, time.time()
+                    run_loss, run_n, run_crops, run_wait, t_log = run_loss.zero_(), 0, 0, 0.0, time.time()
                 now = time.time()
                 if now - last_ckpt >= cfg.checkpoint_every_s:
                     checkpoint()
@@ -425,6 +431,7 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
                 or (cfg.stop_after_s is not None and time.time() - t_start >= cfg.stop_after_s)
             ):
                 break
+            t_fetch = time.time()
     finally:
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
