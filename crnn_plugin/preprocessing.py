@@ -163,17 +163,25 @@ def to_tensor(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> 
 
 
 def pad_batch(
-    tensors: Sequence[torch.Tensor], mean: Sequence[float], std: Sequence[float], *, multiple: int = 1
+    tensors: Sequence[torch.Tensor],
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    multiple: int = 1,
+    pin_memory: bool = False,
 ) -> torch.Tensor:
     """Stack ``(3, H, W_i)`` tensors into ``(N, 3, H, W)``, padding on the right with black.
 
     ``W`` is the largest width rounded up to ``multiple``: fewer distinct shapes let oneDNN/cuDNN
-    reuse their kernels across batches.
+    reuse their kernels across batches. ``pin_memory`` builds the batch in page-locked memory
+    (CUDA only), ready for an asynchronous copy without a second host copy.
     """
     width = max(t.shape[-1] for t in tensors)
     width = -(-width // multiple) * multiple
     pad = (-torch.tensor(mean, dtype=torch.float32) / torch.tensor(std, dtype=torch.float32)).view(-1, 1, 1)
-    out = pad.expand(len(tensors), tensors[0].shape[0], tensors[0].shape[1], width).clone()
+    shape = (len(tensors), tensors[0].shape[0], tensors[0].shape[1], width)
+    out = torch.empty(shape, dtype=torch.float32, pin_memory=pin_memory)
+    out.copy_(pad.expand(shape))
     for i, t in enumerate(tensors):
         out[i, :, :, : t.shape[-1]] = t
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,7 +243,7 @@ class Recognizer:
         """Model output ``(N, T, C)`` in float32 for a padded batch ``(N, 3, 32, W)``."""
         if self._onnx is not None:
             return self._onnx(batch)
-        if self.device.type == "cuda":
+        if self.device.type == "cuda" and not batch.is_pinned():
             batch = batch.pin_memory()  # page-locked host memory: asynchronous copy to the GPU
         batch = batch.to(self.device, non_blocking=True)
         if self.amp_dtype is not None:
@@ -259,16 +259,25 @@ class Recognizer:
             return beam_search(logits, self.tokenizer, beam_width=bw)
         return best_path(logits, self.tokenizer)
 
+    def _batches(self, tensors: Sequence[torch.Tensor]) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """Width buckets of at most ``batch_size`` crops: their indices and the padded batch
+        ``(N, 3, 32, W)`` (in pinned memory when the model is on CUDA)."""
+        for idx in width_buckets([t.shape[-1] for t in tensors], self.batch_size):
+            batch = pad_batch(
+                [tensors[i] for i in idx],
+                self.config.mean,
+                self.config.std,
+                multiple=self.width_multiple,
+                pin_memory=self.device.type == "cuda",
+            )
+            yield idx, batch
+
     def predict_tensors(
         self, tensors: Sequence[torch.Tensor], *, beam_width: int | None = None
     ) -> list[Decoded]:
         """Recognise already pre-processed ``(3, 32, W_i)`` tensors, batched by width, in order."""
         results: list[Decoded | None] = [None] * len(tensors)
-        widths = [t.shape[-1] for t in tensors]
-        for idx in width_buckets(widths, self.batch_size):
-            batch = pad_batch(
-                [tensors[i] for i in idx], self.config.mean, self.config.std, multiple=self.width_multiple
-            )
+        for idx, batch in self._batches(tensors):
             decoded = self.decode(self.logits(batch), beam_width)
             for i, d in zip(idx, decoded):
                 results[i] = d
@@ -278,10 +287,7 @@ class Recognizer:
         """Per crop: log-probabilities ``(T_i, C)`` (frames of its own width) and best path."""
         results: list[tuple[torch.Tensor, Decoded] | None] = [None] * len(tensors)
         widths = [t.shape[-1] for t in tensors]
-        for idx in width_buckets(widths, self.batch_size):
-            batch = pad_batch(
-                [tensors[i] for i in idx], self.config.mean, self.config.std, multiple=self.width_multiple
-            )
+        for idx, batch in self._batches(tensors):
             logits = self.logits(batch)
             decoded = best_path(logits, self.tokenizer)
             lp = logits.log_softmax(-1)
