@@ -374,8 +374,6 @@ def task_model_ours(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from crnn_plugin.preprocessing import pad_batch, width_buckets
-
     rec = info["_recognizer"]
     model32 = info["_recognizer_fp32"].model
     cfg = rec.config
@@ -383,10 +381,7 @@ def task_model_ours(
     tensors = [rec.prepare(p) for p, _ in rows]
     widths = [int(t.shape[-1]) for t in tensors]
     b1 = [t.unsqueeze(0) for t in tensors[:n_b1]]
-    b64 = [  # padded as the Recognizer pads them (its backend's width multiple)
-        pad_batch([tensors[i] for i in idx], cfg.mean, cfg.std, multiple=rec.width_multiple)
-        for idx in width_buckets(widths, 64)
-    ]
+    b64 = [batch for _, batch in rec.batches(tensors)]  # as the Recognizer builds them (batch_size 64)
     fixed1 = [torch.randn(1, cfg.in_channels, 32, 128) for _ in range(n_b1)]
     fixed64 = [torch.randn(64, cfg.in_channels, 32, 128) for _ in range(max(1, n_real // 64))]
 

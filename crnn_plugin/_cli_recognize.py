@@ -22,8 +22,6 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import IO, Any
 
-import torch
-
 from .errors import CRNNError
 
 logger = logging.getLogger(__name__)
@@ -190,6 +188,7 @@ def run_recognize(args: argparse.Namespace) -> int:
         amp=not args.fp32,
         backend="torch" if args.fp32 else args.backend,
         workers=args.workers,
+        rotate_tall=not args.upright,
     )
     if args.beam_width:
         rec.beam_width = args.beam_width
@@ -240,20 +239,12 @@ def run_recognize(args: argparse.Namespace) -> int:
                 paths, futures = pending.pop(0)
                 submit_next()  # decode the next chunk while the model runs on this one
                 prepared = [f.result() for f in futures]
-                ok = [i for i, x in enumerate(prepared) if isinstance(x, torch.Tensor)]
+                ok = [i for i, x in enumerate(prepared) if isinstance(x, list)]
                 preds: dict[int, Prediction] = {}
                 if ok:
-                    tensors = [prepared[i] for i in ok]
-                    if lexicon_for is not None:
-                        from .lexicon import apply_lexicon
-
-                        lexs = [lexicon_for(paths[i]) for i in ok]
-                        res = apply_lexicon(rec, tensors, lexs, [paths[i] for i in ok])  # type: ignore[arg-type]
-                    else:
-                        res = [
-                            Prediction(d.text, d.confidence, d.char_confidences)
-                            for d in rec.predict_tensors(tensors)
-                        ]  # type: ignore[arg-type]
+                    lexs = [lexicon_for(paths[i]) for i in ok] if lexicon_for is not None else None
+                    variants = [prepared[i] for i in ok]
+                    res = rec.predict_prepared(variants, lexicon=lexs, items=[paths[i] for i in ok])
                     preds = dict(zip(ok, res))
                 for i, path in enumerate(paths):
                     if i in preds:

@@ -28,6 +28,11 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
         help="shipped model name, model folder, or Hub repo id (default: shipped weights)",
     )
     p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    p.add_argument(
+        "--upright",
+        action="store_true",
+        help="read tall crops only as given (default: also rotated 90 degrees both ways, most probable kept)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument(
         "--batch-size",
@@ -167,6 +172,7 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         batch_size=args.batch_size,
         amp=not args.fp32,
         backend="torch" if args.fp32 else args.backend,
+        rotate_tall=not args.upright,
     )
 
 

@@ -187,7 +187,17 @@ def pad_batch(
     return out
 
 
-def width_buckets(widths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of similar width (sorted by width), at most ``batch_size`` each."""
+def width_buckets(widths: Sequence[int], batch_size: int, multiple: int | None = None) -> list[list[int]]:
+    """Indices grouped into batches of at most ``batch_size``, narrowest first.
+
+    Without ``multiple``: consecutive crops in width order (each batch is padded to its widest).
+    With ``multiple``: a batch only holds crops of one padded width ``ceil(w / multiple) * multiple``,
+    so every crop is padded the same way whatever else is recognised with it (batch-invariant).
+    """
     order = sorted(range(len(widths)), key=lambda i: widths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if multiple is None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    groups: dict[int, list[int]] = {}
+    for i in order:
+        groups.setdefault(-(-widths[i] // multiple), []).append(i)
+    return [g[k : k + batch_size] for g in groups.values() for k in range(0, len(g), batch_size)]

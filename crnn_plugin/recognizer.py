@@ -35,15 +35,22 @@ __all__ = ["Prediction", "Recognizer", "resolve_device"]
 
 logger = logging.getLogger(__name__)
 
-#: PyTorch backends round padded batch widths up to this many pixels (4 frames), so that a stream
-#: of crops of all widths runs a few dozen distinct shapes and oneDNN/cuDNN reuse their per-shape
-#: kernel setup. ONNX Runtime has no per-shape setup: it pads to the widest crop only
-#: (``ONNX_WIDTH_MULTIPLE``), 10 % faster on IIIT5K at batch 64 (padding 7.3 % instead of 14.8 %).
+#: Every crop is padded on the right to a multiple of this many pixels (4 frames) and batched only
+#: with crops of the same padded width (``batch_invariant=True``, the default): a crop then reads
+#: the same alone or in any batch. A BiLSTM's output depends on the padding after the crop: with
+#: padding to each batch's widest crop, 104 of the 3000 IIIT5K test crops read differently than
+#: alone (int8). A stream of crops of all widths also runs a few dozen distinct shapes, so
+#: oneDNN/cuDNN reuse their per-shape kernel setup.
 WIDTH_MULTIPLE = 16
+#: ``batch_invariant=False`` on ONNX Runtime: pad each width-sorted batch to its widest crop only
+#: (fastest for small mixed-width calls; results then depend on the batch).
 ONNX_WIDTH_MULTIPLE = 1
 #: ``Recognizer(batch_size=None)`` by device type. On an H200 the autocast path ran 0.63x the eager
 #: fp32 speed at batch 64 but 1.53x at 256 and 2.64x at 1024 (``benchmarks/gpu_results.md``).
 DEFAULT_BATCH_SIZE = {"cpu": 64, "cuda": 256}
+#: A crop at least this many times as tall as wide is also read rotated 90 degrees both ways
+#: (``Recognizer(rotate_tall=True)``): vertical text in scene images is mostly rotated text.
+TALL_RATIO = 1.5
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,8 @@ class Recognizer:
         backend: str = "auto",
         onnx_path: str | os.PathLike[str] | None = None,
         workers: int | None = None,
+        rotate_tall: bool = True,
+        batch_invariant: bool = True,
     ) -> None:
         if batch_size is not None and batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -140,12 +149,18 @@ class Recognizer:
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.type, 64)
         #: threads that decode and resize inputs (PIL and torch release the GIL while they work)
         self.workers = workers or min(8, os.cpu_count() or 1)
+        #: read tall crops (``TALL_RATIO``) in three orientations and keep the most probable reading
+        self.rotate_tall = rotate_tall
         self.amp = amp
         self.beam_width = beam_width
         self._onnx = self._onnx_runner(backend, onnx_path)
         self.backend = "onnx-int8" if self._onnx is not None else "torch"
+        #: batches hold crops of one padded width only, so results do not depend on batch-mates
+        self.batch_invariant = batch_invariant
         #: padded batch widths are rounded up to a multiple of this (see ``WIDTH_MULTIPLE``)
-        self.width_multiple = ONNX_WIDTH_MULTIPLE if self._onnx is not None else WIDTH_MULTIPLE
+        self.width_multiple = WIDTH_MULTIPLE
+        if self._onnx is not None and not batch_invariant:
+            self.width_multiple = ONNX_WIDTH_MULTIPLE
 
     def _onnx_runner(self, backend: str, onnx_path: str | os.PathLike[str] | None) -> OnnxRunner | None:
         """The ONNX Runtime runner to use, if any (see the class docstring)."""
@@ -183,6 +198,8 @@ class Recognizer:
         amp: bool = True,
         backend: str = "auto",
         workers: int | None = None,
+        rotate_tall: bool = True,
+        batch_invariant: bool = True,
         **kwargs: object,
     ) -> Recognizer:
         """Load weights (folder, shipped name or Hub repo id) and wrap them in a Recognizer."""
@@ -199,6 +216,8 @@ class Recognizer:
             backend=backend,
             onnx_path=folder / INT8_NAME,
             workers=workers,
+            rotate_tall=rotate_tall,
+            batch_invariant=batch_invariant,
         )
 
     # -- pre-processing -------------------------------------------------------------------------
@@ -207,17 +226,80 @@ class Recognizer:
         img = load_image(image)
         return self._prepare_pil(img)
 
-    def try_prepare(self, image: ImageInput) -> torch.Tensor | ImageError:
-        """:meth:`prepare` that returns the error instead of raising it; any decoder crash on one
-        input becomes an :class:`ImageError` naming that input."""
+    def prepare_variants(self, image: ImageInput) -> list[torch.Tensor]:
+        """The ``(3, 32, W)`` tensors to read for one input: the crop as given and, for a tall crop
+        (height >= ``TALL_RATIO`` x width) when ``rotate_tall``, the crop rotated 90 degrees
+        clockwise and counter-clockwise (see :meth:`orient`). Raises :class:`ImageError`."""
+        img = load_image(image)
+        out = [self._prepare_pil(img)]
+        if self.rotate_tall and img.height >= TALL_RATIO * img.width:
+            for turn in (Image.Transpose.ROTATE_270, Image.Transpose.ROTATE_90):
+                out.append(self._prepare_pil(img.transpose(turn)))
+        return out
+
+    def try_prepare(self, image: ImageInput) -> list[torch.Tensor] | ImageError:
+        """:meth:`prepare_variants` that returns the error instead of raising it; any decoder crash
+        on one input becomes an :class:`ImageError` naming that input."""
         try:
-            return self.prepare(image)
+            return self.prepare_variants(image)
         except ImageError as e:
             return e
         except Exception as e:  # noqa: BLE001 - one bad input must not cost the other results
             return ImageError(f"{describe(image)}: cannot read image ({type(e).__name__}: {e})")
 
-    def prepare_many(self, images: Sequence[ImageInput]) -> list[torch.Tensor | ImageError]:
+    def orient(
+        self, variants: Sequence[Sequence[torch.Tensor]]
+    ) -> tuple[list[torch.Tensor], list[Decoded | None]]:
+        """One tensor per input from :meth:`prepare_variants`: the only one, or the orientation
+        whose best-path reading has the highest ``p(text|y)``; a rotation wins only if it reads at
+        least two characters (a tall crop may hold one upright character). Also returns the
+        chosen reading of every input that had several (None for the others)."""
+        out = [v[0] for v in variants]
+        reads: list[Decoded | None] = [None] * len(variants)
+        multi = [i for i, v in enumerate(variants) if len(v) > 1]
+        decoded = self.predict_tensors([t for i in multi for t in variants[i]]) if multi else []
+        k = 0
+        for i in multi:
+            options = decoded[k : k + len(variants[i])]
+            k += len(variants[i])
+            best = 0
+            for j, d in enumerate(options[1:], 1):
+                if len(d.text) >= 2 and d.confidence > options[best].confidence:
+                    best = j
+            out[i], reads[i] = variants[i][best], options[best]
+        return out, reads
+
+    def predict_prepared(
+        self,
+        variants: Sequence[Sequence[torch.Tensor]],
+        *,
+        lexicon: object = None,
+        items: Sequence[object] = (),
+        beam_width: int | None = None,
+    ) -> list[Prediction]:
+        """Predictions for inputs from :meth:`prepare_variants`, lexicon-free or with ``lexicon``
+        (one :class:`~crnn_plugin.Lexicon`, a name or file, or one per input; see ``__call__``)."""
+        if lexicon is not None:
+            from .lexicon import apply_lexicon
+
+            return apply_lexicon(self, self.orient(variants)[0], lexicon, items)  # type: ignore[arg-type]
+        return [
+            Prediction(d.text, d.confidence, d.char_confidences)
+            for d in self.predict_oriented(variants, beam_width=beam_width)
+        ]
+
+    def predict_oriented(
+        self, variants: Sequence[Sequence[torch.Tensor]], *, beam_width: int | None = None
+    ) -> list[Decoded]:
+        """:meth:`predict_tensors` for inputs from :meth:`prepare_variants` (see :meth:`orient`)."""
+        tensors, reads = self.orient(variants)
+        bw = beam_width if beam_width is not None else self.beam_width
+        todo = [i for i, r in enumerate(reads) if r is None or (bw is not None and bw > 1)]
+        for i, d in zip(todo, self.predict_tensors([tensors[i] for i in todo], beam_width=beam_width)):
+            reads[i] = d
+        return [r for r in reads if r is not None]
+
+    def prepare_many(self, images: Sequence[ImageInput]) -> list[list[torch.Tensor] | ImageError]:
         """:meth:`try_prepare` for each input, in order, on ``self.workers`` threads."""
         if self.workers == 1 or len(images) < 2:
             return [self.try_prepare(x) for x in images]
@@ -259,10 +341,14 @@ class Recognizer:
             return beam_search(logits, self.tokenizer, beam_width=bw)
         return best_path(logits, self.tokenizer)
 
-    def _batches(self, tensors: Sequence[torch.Tensor]) -> Iterator[tuple[list[int], torch.Tensor]]:
-        """Width buckets of at most ``batch_size`` crops: their indices and the padded batch
-        ``(N, 3, 32, W)`` (in pinned memory when the model is on CUDA)."""
-        for idx in width_buckets([t.shape[-1] for t in tensors], self.batch_size):
+    def batches(self, tensors: Sequence[torch.Tensor]) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """The batches the model runs for pre-processed ``(3, 32, W_i)`` crops: width buckets of at
+        most ``batch_size`` (one padded width each when ``batch_invariant``), as the indices of their
+        crops and the padded ``(N, 3, 32, W)`` batch (in pinned memory when the model is on CUDA)."""
+        widths = [t.shape[-1] for t in tensors]
+        for idx in width_buckets(
+            widths, self.batch_size, self.width_multiple if self.batch_invariant else None
+        ):
             batch = pad_batch(
                 [tensors[i] for i in idx],
                 self.config.mean,
@@ -277,7 +363,7 @@ class Recognizer:
     ) -> list[Decoded]:
         """Recognise already pre-processed ``(3, 32, W_i)`` tensors, batched by width, in order."""
         results: list[Decoded | None] = [None] * len(tensors)
-        for idx, batch in self._batches(tensors):
+        for idx, batch in self.batches(tensors):
             decoded = self.decode(self.logits(batch), beam_width)
             for i, d in zip(idx, decoded):
                 results[i] = d
@@ -287,7 +373,7 @@ class Recognizer:
         """Per crop: log-probabilities ``(T_i, C)`` (frames of its own width) and best path."""
         results: list[tuple[torch.Tensor, Decoded] | None] = [None] * len(tensors)
         widths = [t.shape[-1] for t in tensors]
-        for idx, batch in self._batches(tensors):
+        for idx, batch in self.batches(tensors):
             logits = self.logits(batch)
             decoded = best_path(logits, self.tokenizer)
             lp = logits.log_softmax(-1)
@@ -313,27 +399,21 @@ class Recognizer:
             raise ValueError("errors must be 'return' or 'raise'")
         single = not isinstance(images, (list, tuple))
         items: Sequence[ImageInput] = [images] if single else images  # type: ignore[list-item,assignment]
-        tensors: list[torch.Tensor] = []
+        variants: list[list[torch.Tensor]] = []
         ok_idx: list[int] = []
         out: list[Prediction | None] = [None] * len(items)
         for i, x in enumerate(self.prepare_many(items)):
-            if isinstance(x, torch.Tensor):
-                tensors.append(x)
+            if isinstance(x, list):
+                variants.append(x)
                 ok_idx.append(i)
                 continue
             if single or errors == "raise":
                 raise x
             logger.warning("skipping input %d: %s", i, x)
             out[i] = Prediction(text="", confidence=0.0, error=str(x))
-        if lexicon is not None:
-            from .lexicon import apply_lexicon
-
-            preds = apply_lexicon(self, tensors, lexicon, [items[i] for i in ok_idx])  # type: ignore[arg-type]
-        else:
-            preds = [
-                Prediction(d.text, d.confidence, d.char_confidences)
-                for d in self.predict_tensors(tensors, beam_width=beam_width)
-            ]
+        preds = self.predict_prepared(
+            variants, lexicon=lexicon, items=[items[i] for i in ok_idx], beam_width=beam_width
+        )
         for i, p in zip(ok_idx, preds):
             out[i] = p
         return [p for p in out if p is not None]

@@ -142,3 +142,13 @@ def test_width_buckets_group_similar_widths() -> None:
     widths = [100, 10, 50, 11, 99, 51]
     buckets = width_buckets(widths, 2)
     assert buckets == [[1, 3], [2, 5], [4, 0]]
+
+
+def test_width_buckets_by_padded_width() -> None:
+    """With ``multiple``, a batch holds one padded width only, narrowest first, every index once."""
+    widths = [100, 10, 50, 11, 99, 51, 16, 17, 30, 31, 32]
+    buckets = width_buckets(widths, 2, multiple=16)
+    assert sorted(i for b in buckets for i in b) == list(range(len(widths)))
+    padded = [{-(-widths[i] // 16) * 16 for i in b} for b in buckets]
+    assert all(len(p) == 1 for p in padded) and all(len(b) <= 2 for b in buckets)
+    assert [p.pop() for p in padded] == [16, 16, 32, 32, 64, 112]

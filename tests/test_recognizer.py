@@ -131,7 +131,7 @@ def test_cuda_autocast_matches_fp32_cpu(tiny_config) -> None:  # type: ignore[no
     on_cuda = Recognizer(gpu_model, device="cuda")
     assert gpu[0].ok and on_cuda.amp_dtype in (torch.float16, torch.bfloat16)
     assert on_cuda.batch_size == DEFAULT_BATCH_SIZE["cuda"] == 256
-    _, batch = next(on_cuda._batches([on_cuda.prepare(img) for img in imgs]))
+    _, batch = next(on_cuda.batches([on_cuda.prepare(img) for img in imgs]))
     assert batch.is_pinned() and batch.device.type == "cpu"  # built in page-locked memory, one host copy
     for a, b in zip(cpu, gpu):
         assert a.confidence == pytest.approx(b.confidence, abs=0.05)
