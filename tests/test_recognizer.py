@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 from _helpers import render_word
+from PIL import Image
 
 from crnn_plugin import CRNN, ImageError, Prediction, Recognizer
-from crnn_plugin.recognizer import DEFAULT_BATCH_SIZE
+from crnn_plugin.recognizer import DEFAULT_BATCH_SIZE, TALL_RATIO
 
 
 @pytest.fixture
@@ -153,3 +154,20 @@ def test_fp32_and_default_precision_agree(tiny_model: CRNN) -> None:
     assert fp32.amp_dtype is None
     a, b = fp32(imgs), auto(imgs)
     assert [p.text for p in a] == [p.text for p in b]
+
+
+def test_rotated_vertical_text_is_read() -> None:
+    """A word rotated 90 degrees either way (a tall crop) is read with the shipped model; upright
+    tall crops keep their reading, and rotate_tall=False reads only the crop as given."""
+    rec = Recognizer.from_pretrained(device="cpu")
+    word = render_word("MARKET", size=36)
+    turned = [word.transpose(Image.Transpose.ROTATE_90), word.transpose(Image.Transpose.ROTATE_270)]
+    assert all(im.height >= TALL_RATIO * im.width for im in turned)
+    assert [p.text for p in rec(turned)] == ["MARKET", "MARKET"]
+    assert [p.text for p in Recognizer.from_pretrained(device="cpu", rotate_tall=False)(turned)] != [
+        "MARKET",
+        "MARKET",
+    ]
+    tall_upright = render_word("I", size=40, height=60)  # one tall character: stays as it is
+    assert tall_upright.height >= TALL_RATIO * tall_upright.width
+    assert rec(tall_upright)[0].text == rec.predict_tensors([rec.prepare(tall_upright)])[0].text
