@@ -354,7 +354,8 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
     add(
         f"crops/s, median (min–max) of {reps} repeats. *Real crops*: IIIT5K test crops resized to height "
         f"32 keeping the aspect ratio (mean width {mo.get('mean_width', 0):.0f} px), batch 64 = "
-        "width-bucketed padded batches as the Recognizer builds them. *3x32x128*: fixed-size random "
+        "the Recognizer's own batches (batch_size 64: at most 64 crops of one padded width, a multiple "
+        "of 16 px). *3x32x128*: fixed-size random "
         "input (docTR's input size). Ratio = model ÷ ours at the same input and batch "
         "(ours in its default precision).\n"
     )
