@@ -257,3 +257,14 @@ def test_recognize_workers(tmp_path: Path, model_dir: Path, capsys: pytest.Captu
     assert len(one[1].splitlines()) == 5 and "bad.png" in one[1]
     code, _, err = run_cli([*base, "--workers", "0"], capsys)
     assert code == 2 and "--workers" in err
+
+
+def test_recognize_rotated_word_and_upright(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped model reads a word turned 90 degrees; --upright reads only the crop as given."""
+    from PIL import Image
+
+    render_word("MARKET", size=36).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "turned.png")
+    code, out, _ = run_cli(["recognize", str(tmp_path / "turned.png")], capsys)
+    assert code == 0 and json.loads(out)["text"] == "MARKET"
+    code, out, _ = run_cli(["recognize", str(tmp_path / "turned.png"), "--upright"], capsys)
+    assert code == 0 and json.loads(out)["text"] != "MARKET"
