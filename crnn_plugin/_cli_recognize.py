@@ -189,6 +189,7 @@ def run_recognize(args: argparse.Namespace) -> int:
         backend="torch" if args.fp32 else args.backend,
         workers=args.workers,
         rotate_tall=not args.upright,
+        batch_invariant=not args.mixed_batches,
     )
     if args.beam_width:
         rec.beam_width = args.beam_width

@@ -29,6 +29,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     p.add_argument(
+        "--mixed-batches",
+        action="store_true",
+        help="pad each width-sorted batch to its widest crop: faster, but a crop's reading may then depend "
+        "on the other crops (default: batch-invariant batches)",
+    )
+    p.add_argument(
         "--upright",
         action="store_true",
         help="read tall crops only as given (default: also rotated 90 degrees both ways, most probable kept)",
@@ -173,6 +179,7 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         amp=not args.fp32,
         backend="torch" if args.fp32 else args.backend,
         rotate_tall=not args.upright,
+        batch_invariant=not args.mixed_batches,
     )
 
 
