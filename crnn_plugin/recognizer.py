@@ -104,7 +104,9 @@ class Recognizer:
 
     Inputs: paths, encoded bytes, PIL images (any mode) or numpy arrays in **RGB** order
     (see :func:`crnn_plugin.preprocessing.load_image`). Crops are resized to height 32 keeping the
-    aspect ratio and batched by width. Results come back in input order.
+    aspect ratio and batched by padded width, so a crop reads the same whatever else is in the
+    call (``batch_invariant``); crops 1.5x taller than wide are also read turned 90 degrees
+    (``rotate_tall``). Results come back in input order.
 
     Backends: on CUDA, PyTorch with fp16/bf16 autocast. On CPU, ``backend="auto"`` runs the
     model folder's int8 ONNX export (``model.int8.onnx``, convolutions and LSTM in int8 through
