@@ -167,8 +167,8 @@ def _format(args: argparse.Namespace) -> str:
 
 def run_recognize(args: argparse.Namespace) -> int:
     """Run ``recognize``; returns 0 when every input was read, 1 when some failed."""
-    from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
-    from .recognizer import Prediction, Recognizer
+    from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, _recognizer
+    from .recognizer import Prediction
 
     fmt = _format(args)
     if args.resume and (not args.output or fmt == "txt"):
@@ -180,17 +180,7 @@ def run_recognize(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         print("crnn-plugin: error: --batch-size must be >= 1", file=sys.stderr)
         return EXIT_USAGE
-    rec = Recognizer.from_pretrained(
-        args.model,
-        revision=args.revision,
-        device=args.device,
-        batch_size=args.batch_size,
-        amp=not args.fp32,
-        backend="torch" if args.fp32 else args.backend,
-        workers=args.workers,
-        rotate_tall=not args.upright,
-        batch_invariant=not args.mixed_batches,
-    )
+    rec = _recognizer(args)
     if args.beam_width:
         rec.beam_width = args.beam_width
     lexicon_for = _lexicon_lookup(args, rec)

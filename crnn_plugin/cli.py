@@ -169,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The Recognizer the model options of ``recognize`` / ``evaluate`` ask for."""
     from .recognizer import Recognizer
 
     return Recognizer.from_pretrained(
@@ -180,6 +181,7 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         backend="torch" if args.fp32 else args.backend,
         rotate_tall=not args.upright,
         batch_invariant=not args.mixed_batches,
+        workers=getattr(args, "workers", None),  # recognize only
     )
 
 
