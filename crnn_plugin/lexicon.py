@@ -300,10 +300,8 @@ class Lexicon:
         the words unless ``case_sensitive``). Always False for a closed lexicon or an empty reading."""
         if self.min_ratio is None or not raw_text:
             return False
-        if (
-            self.min_ratio <= 1 and raw_text in self
-        ):  # the reading is a candidate: the best word is at least as probable
-            return False
+        if self.min_ratio <= 1 and raw_text in self:
+            return False  # the reading is a candidate itself, so the best word is at least as probable
         raw = raw_text if self.case_sensitive else raw_text.lower()
         p_raw = math.exp(float(score_words(log_probs, [raw], vocab, case_sensitive=self.case_sensitive)[0]))
         return word_probability < self.min_ratio * p_raw
