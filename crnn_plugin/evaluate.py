@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,13 +57,9 @@ def evaluate_folder(
 
     root = Path(folder)
     rows = read_labels_tsv(root / "labels.tsv")
-    cs_path = root / "labels_casesensitive.tsv"
-    cs_rows = read_labels_tsv(cs_path) if cs_path.is_file() else None
-    if cs_rows is None and any(c.islower() for _, lab in rows for c in lab):
-        cs_rows = rows
     if limit is not None:
         rows = rows[:limit]
-        cs_rows = cs_rows[:limit] if cs_rows else None
+    cs_labels = _case_sensitive_labels(root, rows)
     paths = [root / rel for rel, _ in rows]
     t0 = time.perf_counter()
     preds = recognizer(paths)  # type: ignore[arg-type]
@@ -70,8 +67,8 @@ def evaluate_folder(
     n = len(rows)
     ok36 = sum(normalize36(p.text) == normalize36(lab) for p, (_, lab) in zip(preds, rows))
     ok_cs = None
-    if cs_rows is not None:
-        ok_cs = sum(p.text == lab for p, (_, lab) in zip(preds, cs_rows)) / max(n, 1)
+    if cs_labels is not None:
+        ok_cs = sum(p.text == cs_labels[rel] for p, (rel, _) in zip(preds, rows)) / max(n, 1)
     res = EvalResult(root.name, n, ok36 / max(n, 1), ok_cs, seconds)
     for lex in lexicons:
         if lex == "per-image" and not (root / "lexicon50.tsv").is_file():
@@ -94,6 +91,29 @@ def evaluate_folder(
             for p_, p, (_, lab) in zip(paths, preds, rows)
         ]
     return res
+
+
+def _case_sensitive_labels(root: Path, rows: list[tuple[str, str]]) -> dict[str, str] | None:
+    """Case-sensitive label of every crop in ``rows``, matched by path, or None when there are none.
+
+    From ``labels_casesensitive.tsv`` when present (its order need not match ``labels.tsv``), else
+    from ``labels.tsv`` itself if its labels contain lower-case letters.
+    """
+    from .training.datasets import read_labels_tsv
+
+    cs_path = root / "labels_casesensitive.tsv"
+    if not cs_path.is_file():
+        return dict(rows) if any(c.islower() for _, lab in rows for c in lab) else None
+    table = dict(read_labels_tsv(cs_path))
+    missing = [rel for rel, _ in rows if rel not in table]
+    if missing:
+        warnings.warn(
+            f"{cs_path}: no label for {len(missing)} of the {len(rows)} crops of labels.tsv "
+            f"(first: {missing[0]!r}); case-sensitive accuracy is not reported",
+            stacklevel=3,
+        )
+        return None
+    return table
 
 
 def _lexicon_predictions(
