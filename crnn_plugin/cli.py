@@ -99,8 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None, help="decoding threads (default: min(8, cores))")
     _add_model_args(r)
 
-    e = sub.add_parser("evaluate", help="word accuracy on labelled folders (labels.tsv)")
-    e.add_argument("dirs", nargs="+", help="folders with labels.tsv")
+    e = sub.add_parser("evaluate", help="word accuracy on labelled benchmarks")
+    e.add_argument(
+        "dirs", nargs="+", help="benchmark folders: labels.tsv, docTR's images/ + labels.json, or an LMDB"
+    )
     e.add_argument("--limit", type=int, default=None, help="first N crops of each folder")
     e.add_argument(
         "--lexicon",
@@ -186,13 +188,14 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from .errors import DatasetError
     from .evaluate import evaluate_folder, format_table, write_predictions
 
     rec = _recognizer(args)
-    results = []
+    results, good = [], []
     for d in args.dirs:
-        results.append(
-            evaluate_folder(
+        try:  # a benchmark that cannot be read is reported; the others are still evaluated
+            res = evaluate_folder(
                 rec,
                 d,
                 limit=args.limit,
@@ -200,16 +203,22 @@ def _evaluate(args: argparse.Namespace) -> int:
                 keep_predictions=bool(args.predictions),
                 min_ratio=args.lexicon_min_ratio,
             )
-        )
+        except DatasetError as e:
+            print(f"crnn-plugin: error: {e}", file=sys.stderr)
+            continue
+        results.append(res)
+        good.append(d)
+    if not results:
+        return EXIT_USAGE
     print(format_table(results))
     if args.doctr:
         from .doctr_plugin import evaluate_doctr_path
 
         print()
-        print(evaluate_doctr_path(rec.model, args.dirs, limit=args.limit))
+        print(evaluate_doctr_path(rec.model, good, limit=args.limit))
     if args.predictions:
         write_predictions(results, args.predictions)
-    return EXIT_OK
+    return EXIT_OK if len(good) == len(args.dirs) else EXIT_SOME_FAILED
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -185,10 +185,9 @@ def evaluate_doctr_path(
     beside our variable-width Recognizer on the same PyTorch model, as a markdown table."""
     from doctr.models import recognition_predictor
 
-    from .evaluate import evaluate_folder, normalize36
+    from .evaluate import evaluate_folder, normalize36, read_labelled
     from .preprocessing import load_image
     from .recognizer import Recognizer
-    from .training.datasets import read_labels_tsv
 
     register_doctr()
     predictor = recognition_predictor(DoctrCRNN(model), batch_size=batch_size)
@@ -199,13 +198,14 @@ def evaluate_doctr_path(
         "|---|---|---|---|",
     ]
     for d in dirs:
-        root = Path(d)
-        rows = read_labels_tsv(root / "labels.tsv")[:limit]
-        crops = [np.asarray(load_image(root / rel)) for rel, _ in rows]
+        data = read_labelled(d, limit=limit)
+        n = len(data.labels)
+        crops = [np.asarray(load_image(x, name=f"{data.root / k}")) for x, k in zip(data.inputs, data.names)]
         preds = predictor(crops)
-        acc_doctr = sum(normalize36(p[0]) == normalize36(lab) for p, (_, lab) in zip(preds, rows)) / len(rows)
-        ours = evaluate_folder(rec, root, limit=limit)
-        lines.append(f"| {root.name} | {len(rows)} | {100 * ours.acc36:.1f} | {100 * acc_doctr:.1f} |")
+        ok = sum(normalize36(p[0]) == normalize36(lab) for p, lab in zip(preds, data.labels))
+        acc_doctr = ok / max(n, 1)
+        ours = evaluate_folder(rec, d, limit=limit)
+        lines.append(f"| {data.root.name} | {n} | {100 * ours.acc36:.1f} | {100 * acc_doctr:.1f} |")
     return "\n".join(lines)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CRNNError", "ConfigError", "WeightsError", "ImageError", "LexiconError"]
+__all__ = ["CRNNError", "ConfigError", "WeightsError", "ImageError", "LexiconError", "DatasetError"]
 
 
 class CRNNError(Exception):
@@ -23,3 +23,7 @@ class ImageError(CRNNError, ValueError):
 
 class LexiconError(CRNNError, ValueError):
     """A lexicon file or word list that cannot be used."""
+
+
+class DatasetError(CRNNError, ValueError):
+    """A labelled dataset (``labels.tsv`` folder, docTR folder, LMDB) that cannot be read."""

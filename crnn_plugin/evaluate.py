@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import DatasetError
+
 if TYPE_CHECKING:
     from .recognizer import Recognizer
 
-__all__ = ["normalize36", "EvalResult", "evaluate_folder", "format_table"]
+__all__ = ["normalize36", "EvalResult", "LabelledSet", "read_labelled", "evaluate_folder", "format_table"]
 
 _NOT36 = re.compile(r"[^a-z0-9]")
 
@@ -37,6 +39,97 @@ class EvalResult:
     predictions: list[dict[str, object]] = field(default_factory=list, repr=False)
 
 
+@dataclass
+class LabelledSet:
+    """The crops of one benchmark, in its order: ``names[i]`` (a path relative to ``root``, a docTR
+    file name or an LMDB key), what to recognise (a file path or encoded bytes) and its label."""
+
+    root: Path
+    names: list[str]
+    inputs: list[Path | bytes]
+    labels: list[str]
+    cs_labels: list[str] | None  # case-sensitive labels, when the benchmark has them
+
+
+def read_labelled(folder: str | Path, *, limit: int | None = None) -> LabelledSet:
+    """Open a benchmark in any layout the training pipeline reads, detected from its files.
+
+    - ``labels.tsv`` (``path<TAB>label``), with ``labels_casesensitive.tsv`` beside it if present;
+    - docTR's recognition layout: ``images/`` and ``labels.json`` (``{file name: label}``);
+    - the LMDB layout of the scene-text benchmarks (``data.mdb``: ``num-samples``, ``image-%09d``,
+      ``label-%09d``; needs ``lmdb``, in the ``train`` extra).
+
+    Every crop counts: nothing is filtered out. Case-sensitive labels are the labels themselves
+    when they contain lower-case letters. Raises :class:`DatasetError` naming the folder or file.
+    """
+    root = Path(folder)
+    try:
+        if (root / "labels.tsv").is_file():
+            return _read_tsv(root, limit)
+        if (root / "labels.json").is_file() and (root / "images").is_dir():
+            return _read_doctr(root, limit)
+        if (root / "data.mdb").is_file():
+            return _read_lmdb(root, limit)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        if isinstance(e, DatasetError):
+            raise
+        raise DatasetError(f"{root}: cannot read the labels: {e}") from e
+    what = "does not exist" if not root.exists() else "has no labels.tsv, labels.json + images/, or data.mdb"
+    raise DatasetError(f"{root}: {what}")
+
+
+def _with_cs(root: Path, names: list[str], inputs: list, labels: list[str]) -> LabelledSet:
+    has_lower = any(c.islower() for lab in labels for c in lab)
+    return LabelledSet(root, names, inputs, labels, list(labels) if has_lower else None)
+
+
+def _read_tsv(root: Path, limit: int | None) -> LabelledSet:
+    from .training.datasets import read_labels_tsv
+
+    rows = read_labels_tsv(root / "labels.tsv")[:limit]
+    names = [rel for rel, _ in rows]
+    data = _with_cs(root, names, [root / rel for rel in names], [lab for _, lab in rows])
+    cs = _case_sensitive_labels(root, rows)
+    data.cs_labels = None if cs is None else [cs[rel] for rel in names]
+    return data
+
+
+def _read_doctr(root: Path, limit: int | None) -> LabelledSet:
+    with open(root / "labels.json", encoding="utf-8") as f:
+        table = json.load(f)
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise DatasetError(f"{root / 'labels.json'}: expected an object of file name -> label")
+    names = sorted(table)[:limit]
+    return _with_cs(root, names, [root / "images" / n for n in names], [table[n] for n in names])
+
+
+def _read_lmdb(root: Path, limit: int | None) -> LabelledSet:
+    try:
+        import lmdb
+    except ImportError as e:
+        raise DatasetError(
+            f"{root}: an LMDB benchmark needs `lmdb` (pip install 'crnn-plugin[train]')"
+        ) from e
+    try:
+        env = lmdb.open(str(root), readonly=True, lock=False, readahead=False, meminit=False)
+    except lmdb.Error as e:
+        raise DatasetError(f"{root}: cannot open the LMDB: {e}") from e
+    try:
+        with env.begin() as txn:
+            n = int(txn.get(b"num-samples") or b"0")
+            names, inputs, labels = [], [], []
+            for i in range(1, (n if limit is None else min(n, limit)) + 1):
+                image, label = txn.get(b"image-%09d" % i), txn.get(b"label-%09d" % i)
+                if image is None or label is None:
+                    raise DatasetError(f"{root}: num-samples is {n} but sample {i} has no image or label")
+                names.append(f"image-{i:09d}")
+                inputs.append(bytes(image))
+                labels.append(label.decode("utf-8"))
+    finally:
+        env.close()
+    return _with_cs(root, names, inputs, labels)
+
+
 def evaluate_folder(
     recognizer: Recognizer,
     folder: str | Path,
@@ -46,49 +139,43 @@ def evaluate_folder(
     keep_predictions: bool = False,
     min_ratio: float | None = None,
 ) -> EvalResult:
-    """Recognise every crop of ``folder/labels.tsv`` and score it.
+    """Recognise every crop of a benchmark (any layout of :func:`read_labelled`) and score it.
 
-    Case-sensitive accuracy uses ``labels_casesensitive.tsv`` when present, else ``labels.tsv``
-    (if those labels contain lower-case letters). ``lexicons`` may name ``"per-image"`` (uses the
+    Case-sensitive accuracy uses ``labels_casesensitive.tsv`` when present, else the labels
+    themselves if they contain lower-case letters. ``lexicons`` may name ``"per-image"`` (uses the
     folder's ``lexicon50.tsv``) or any lexicon accepted by the recognizer; with ``min_ratio`` each
     is also scored open-vocabulary (row ``"NAME, open R"``, see :class:`~crnn_plugin.Lexicon`).
     """
-    from .training.datasets import read_labels_tsv
-
-    root = Path(folder)
-    rows = read_labels_tsv(root / "labels.tsv")
-    if limit is not None:
-        rows = rows[:limit]
-    cs_labels = _case_sensitive_labels(root, rows)
-    paths = [root / rel for rel, _ in rows]
+    data = read_labelled(folder, limit=limit)
+    root, labels = data.root, data.labels
     t0 = time.perf_counter()
-    preds = recognizer(paths)  # type: ignore[arg-type]
+    preds = recognizer(data.inputs)  # type: ignore[arg-type]
     seconds = time.perf_counter() - t0
-    n = len(rows)
-    ok36 = sum(normalize36(p.text) == normalize36(lab) for p, (_, lab) in zip(preds, rows))
+    n = len(labels)
+    ok36 = sum(normalize36(p.text) == normalize36(lab) for p, lab in zip(preds, labels))
     ok_cs = None
-    if cs_labels is not None:
-        ok_cs = sum(p.text == cs_labels[rel] for p, (rel, _) in zip(preds, rows)) / max(n, 1)
+    if data.cs_labels is not None:
+        ok_cs = sum(p.text == lab for p, lab in zip(preds, data.cs_labels)) / max(n, 1)
     res = EvalResult(root.name, n, ok36 / max(n, 1), ok_cs, seconds)
     for lex in lexicons:
         if lex == "per-image" and not (root / "lexicon50.tsv").is_file():
             continue  # this folder has no per-image lexicons: shown as "-"
         for ratio in (None,) if min_ratio is None else (None, min_ratio):
-            lex_preds = _lexicon_predictions(recognizer, root, paths, lex, ratio)
+            lex_preds = _lexicon_predictions(recognizer, data, lex, ratio)
             key = lex if ratio is None else f"{lex}, open {ratio:g}"
             res.acc36_lexicon[key] = sum(
-                normalize36(p.text) == normalize36(lab) for p, (_, lab) in zip(lex_preds, rows)
+                normalize36(p.text) == normalize36(lab) for p, lab in zip(lex_preds, labels)
             ) / max(n, 1)
     if keep_predictions:
         res.predictions = [
             {
-                "path": str(p_),
+                "path": str(root / name),
                 "label": lab,
                 "text": p.text,
                 "confidence": round(p.confidence, 4),
                 **({"error": p.error} if p.error else {}),
             }
-            for p_, p, (_, lab) in zip(paths, preds, rows)
+            for name, p, lab in zip(data.names, preds, labels)
         ]
     return res
 
@@ -110,23 +197,22 @@ def _case_sensitive_labels(root: Path, rows: list[tuple[str, str]]) -> dict[str,
         warnings.warn(
             f"{cs_path}: no label for {len(missing)} of the {len(rows)} crops of labels.tsv "
             f"(first: {missing[0]!r}); case-sensitive accuracy is not reported",
-            stacklevel=3,
+            stacklevel=4,
         )
         return None
     return table
 
 
 def _lexicon_predictions(
-    recognizer: Recognizer, root: Path, paths: list[Path], lex: str, min_ratio: float | None = None
+    recognizer: Recognizer, data: LabelledSet, lex: str, min_ratio: float | None = None
 ) -> list:
     from .lexicon import Lexicon, read_lexicon_tsv
 
     if lex == "per-image":
-        table = read_lexicon_tsv(root / "lexicon50.tsv")
-        rels = [str(p.relative_to(root)) for p in paths]
-        lexs = [Lexicon(table[r], min_ratio=min_ratio) if table.get(r) else None for r in rels]
-        return recognizer(paths, lexicon=lexs)  # type: ignore[arg-type]
-    return recognizer(paths, lexicon=Lexicon.load(lex, min_ratio=min_ratio))  # type: ignore[arg-type]
+        table = read_lexicon_tsv(data.root / "lexicon50.tsv")
+        lexs = [Lexicon(table[r], min_ratio=min_ratio) if table.get(r) else None for r in data.names]
+        return recognizer(data.inputs, lexicon=lexs)  # type: ignore[arg-type]
+    return recognizer(data.inputs, lexicon=Lexicon.load(lex, min_ratio=min_ratio))  # type: ignore[arg-type]
 
 
 def format_table(results: Sequence[EvalResult]) -> str:

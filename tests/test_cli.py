@@ -268,3 +268,23 @@ def test_recognize_rotated_word_and_upright(tmp_path: Path, capsys: pytest.Captu
     assert code == 0 and json.loads(out)["text"] == "MARKET"
     code, out, _ = run_cli(["recognize", str(tmp_path / "turned.png"), "--upright"], capsys)
     assert code == 0 and json.loads(out)["text"] != "MARKET"
+
+
+def test_evaluate_reports_a_bad_benchmark_and_scores_the_others(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good"
+    (good / "img").mkdir(parents=True)
+    for i, w in enumerate(["cat", "dog"]):
+        render_word(w).save(good / "img" / f"{i}.png")
+    (good / "labels.tsv").write_text("img/0.png\tcat\nimg/1.png\tdog\n")
+    (tmp_path / "unlabelled").mkdir()
+    preds = tmp_path / "preds.jsonl"
+    args = ["evaluate", str(tmp_path / "unlabelled"), str(good), "--model", str(model_dir)]
+    code, out, err = run_cli([*args, "--predictions", str(preds)], capsys)
+    assert code == EXIT_SOME_FAILED
+    assert "unlabelled: has no labels.tsv" in err
+    assert "| | good |" in out and "| images | 2 |" in out
+    assert [json.loads(line)["label"] for line in preds.read_text().splitlines()] == ["cat", "dog"]
+    code, out, err = run_cli(["evaluate", str(tmp_path / "missing"), "--model", str(model_dir)], capsys)
+    assert code == EXIT_USAGE and "missing: does not exist" in err and out == ""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from _helpers import data_dir
 from test_training import WORDS, make_tsv_folder
 
-from crnn_plugin import CRNN, Recognizer
-from crnn_plugin.evaluate import evaluate_folder, format_table, normalize36
+from crnn_plugin import CRNN, DatasetError, Recognizer
+from crnn_plugin.evaluate import evaluate_folder, format_table, normalize36, read_labelled
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,58 @@ def test_case_sensitive_labels_are_matched_by_path(tmp_path: Path, shipped: Reco
     with pytest.warns(UserWarning, match=missing):
         res = evaluate_folder(shipped, folder)
     assert res.acc_cs is None and res.n == 6
+
+
+def _as_doctr_and_lmdb(folder: Path, n: int, tmp_path: Path) -> list[Path]:
+    """The same crops and labels in docTR's layout and, with ``lmdb`` installed, as an LMDB."""
+    labels = dict(line.split("\t") for line in (folder / "labels.tsv").read_text().splitlines())
+    doctr = tmp_path / "doctr"
+    (doctr / "images").mkdir(parents=True)
+    for i in range(n):
+        (doctr / "images" / f"{i}.png").write_bytes((folder / "img" / f"{i}.png").read_bytes())
+    (doctr / "labels.json").write_text(json.dumps({f"{i}.png": labels[f"img/{i}.png"] for i in range(n)}))
+    out = [doctr]
+    try:
+        import lmdb
+    except ImportError:
+        return out
+    env = lmdb.open(str(tmp_path / "lmdb"), map_size=1 << 24)
+    with env.begin(write=True) as txn:
+        txn.put(b"num-samples", str(n).encode())
+        for i in range(n):
+            txn.put(b"image-%09d" % (i + 1), (folder / "img" / f"{i}.png").read_bytes())
+            txn.put(b"label-%09d" % (i + 1), labels[f"img/{i}.png"].encode())
+    env.close()
+    return [*out, tmp_path / "lmdb"]
+
+
+def test_doctr_and_lmdb_layouts_score_like_labels_tsv(tmp_path: Path, shipped: Recognizer) -> None:
+    folder = make_tsv_folder(tmp_path / "tsv", WORDS)
+    tsv = evaluate_folder(shipped, folder, keep_predictions=True)
+    assert tsv.acc36 > 0.5 and tsv.acc_cs is not None  # WORDS have lower-case letters
+    for other in _as_doctr_and_lmdb(folder, len(WORDS), tmp_path):
+        res = evaluate_folder(shipped, other, keep_predictions=True)
+        assert (res.n, res.acc36, res.acc_cs) == (tsv.n, tsv.acc36, tsv.acc_cs), other
+        assert [p["text"] for p in res.predictions] == [p["text"] for p in tsv.predictions]
+    assert read_labelled(folder, limit=3).names == ["img/0.png", "img/1.png", "img/2.png"]
+
+
+def test_unreadable_benchmarks_raise_dataset_error(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="nowhere: does not exist"):
+        read_labelled(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="empty: has no labels.tsv, labels.json"):
+        read_labelled(tmp_path / "empty")
+    bad_tsv = tmp_path / "bad_tsv"
+    bad_tsv.mkdir()
+    (bad_tsv / "labels.tsv").write_text("a.png\tA\nno tab here\n")
+    with pytest.raises(DatasetError, match=r"labels\.tsv:2: expected 'path<TAB>label'"):
+        read_labelled(bad_tsv)
+    bad_json = tmp_path / "bad_json"
+    (bad_json / "images").mkdir(parents=True)
+    (bad_json / "labels.json").write_text('["a.png", "A"]')
+    with pytest.raises(DatasetError, match=r"labels\.json: expected an object"):
+        read_labelled(bad_json)
+    (bad_json / "labels.json").write_text("{not json")
+    with pytest.raises(DatasetError, match="bad_json: cannot read the labels"):
+        read_labelled(bad_json)
