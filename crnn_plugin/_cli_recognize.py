@@ -267,6 +267,8 @@ def run_recognize(args: argparse.Namespace) -> int:
             progress.close()
         if out_path is not None:
             stream.close()
+    if isinstance(lexicon_for, _PerImageLexicons):
+        lexicon_for.report()
     if failed:
         print(f"crnn-plugin: {failed} input(s) could not be read (see their error rows)", file=sys.stderr)
         return EXIT_SOME_FAILED
@@ -279,7 +281,7 @@ def _lexicon_lookup(args: argparse.Namespace, rec: Any) -> Any:
         if args.lexicon_min_ratio is not None:
             raise CRNNError("--lexicon-min-ratio needs --lexicon or --lexicon-per-image")
         return None
-    from .lexicon import Lexicon, read_lexicon_tsv
+    from .lexicon import Lexicon
 
     if args.lexicon and args.lexicon_per_image:
         raise CRNNError("use either --lexicon or --lexicon-per-image, not both")
@@ -287,16 +289,37 @@ def _lexicon_lookup(args: argparse.Namespace, rec: Any) -> Any:
     if args.lexicon:
         lex = Lexicon.load(args.lexicon, min_ratio=ratio)
         return lambda path: lex
-    tsv = Path(args.lexicon_per_image)
-    table = read_lexicon_tsv(tsv)
-    cache: dict[str, Lexicon] = {}
+    return _PerImageLexicons(Path(args.lexicon_per_image), rec.config.vocab, ratio)
 
-    def lookup(path: str) -> Lexicon | None:
-        for key in (path, os.path.relpath(path, tsv.parent), Path(path).name):
-            if key in table:
-                if key not in cache:
-                    cache[key] = Lexicon(table[key], min_ratio=ratio)
-                return cache[key]
+
+class _PerImageLexicons:
+    """path -> Lexicon from a ``path<TAB>w1,w2,...`` file; every entry is checked up front (errors
+    name the file and the entry) and inputs without an entry are counted (read lexicon-free)."""
+
+    def __init__(self, tsv: Path, vocab: str, min_ratio: float | None) -> None:
+        from .lexicon import Lexicon, read_lexicon_tsv
+
+        self.tsv = tsv
+        self.table: dict[str, Lexicon] = {}
+        for key, words in read_lexicon_tsv(tsv).items():
+            lex = Lexicon(words, name=f"{tsv}: entry {key!r}", min_ratio=min_ratio)
+            lex._usable(vocab)  # raises now, not mid-run, if no word can be written
+            self.table[key] = lex
+        self.hits = self.misses = 0
+
+    def __call__(self, path: str) -> Any:
+        for key in (path, os.path.relpath(path, self.tsv.parent), Path(path).name):
+            if key in self.table:
+                self.hits += 1
+                return self.table[key]
+        self.misses += 1
         return None
 
-    return lookup
+    def report(self) -> None:
+        """Say on stderr how many inputs had no entry (they were read without a lexicon)."""
+        if self.misses:
+            print(
+                f"crnn-plugin: warning: {self.misses} of {self.hits + self.misses} input(s) have no entry "
+                f"in {self.tsv} and were read without a lexicon",
+                file=sys.stderr,
+            )

@@ -27,7 +27,15 @@ from .errors import LexiconError
 if TYPE_CHECKING:
     from .recognizer import Prediction, Recognizer
 
-__all__ = ["Lexicon", "BKTree", "LexiconMatch", "read_lexicon_tsv", "apply_lexicon", "SHIPPED_LEXICONS"]
+__all__ = [
+    "Lexicon",
+    "BKTree",
+    "LexiconMatch",
+    "read_lexicon_tsv",
+    "apply_lexicon",
+    "lexicons_for",
+    "SHIPPED_LEXICONS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -391,6 +399,28 @@ def read_lexicon_tsv(path: str | os.PathLike[str]) -> dict[str, list[str]]:
         key, words = line.split("\t", 1)
         out[key] = [w for w in words.split(",") if w.strip()]
     return out
+
+
+def lexicons_for(lexicon: object, n: int) -> Lexicon | list[Lexicon | None]:
+    """Check the ``lexicon=`` of a call on ``n`` inputs: one :class:`Lexicon` for all (or the name
+    or file of one), or a list with one :class:`Lexicon` or ``None`` per input."""
+    if isinstance(lexicon, (str, os.PathLike)):
+        return Lexicon.load(lexicon)
+    if isinstance(lexicon, Lexicon):
+        return lexicon
+    hint = "pass Lexicon(words) to use one word list for every input"
+    if not isinstance(lexicon, Sequence):
+        raise LexiconError(
+            f"lexicon= takes a Lexicon, a lexicon name or file, or one Lexicon (or None) per input; "
+            f"got a {type(lexicon).__name__}: {hint}"
+        )
+    lexs = list(lexicon)
+    for i, x in enumerate(lexs):
+        if x is not None and not isinstance(x, Lexicon):
+            raise LexiconError(f"lexicon[{i}] is a {type(x).__name__}, not a Lexicon or None: {hint}")
+    if len(lexs) != n:
+        raise LexiconError(f"{len(lexs)} lexicons given for {n} inputs (one Lexicon or None per input)")
+    return lexs
 
 
 def apply_lexicon(

@@ -401,6 +401,10 @@ class Recognizer:
             raise ValueError("errors must be 'return' or 'raise'")
         single = not isinstance(images, (list, tuple))
         items: Sequence[ImageInput] = [images] if single else images  # type: ignore[list-item,assignment]
+        if lexicon is not None:  # checked before any work; per-input lists follow the readable inputs
+            from .lexicon import lexicons_for
+
+            lexicon = lexicons_for(lexicon, len(items))
         variants: list[list[torch.Tensor]] = []
         ok_idx: list[int] = []
         out: list[Prediction | None] = [None] * len(items)
@@ -413,6 +417,8 @@ class Recognizer:
                 raise x
             logger.warning("skipping input %d: %s", i, x)
             out[i] = Prediction(text="", confidence=0.0, error=str(x))
+        if isinstance(lexicon, list):
+            lexicon = [lexicon[i] for i in ok_idx]
         preds = self.predict_prepared(
             variants, lexicon=lexicon, items=[items[i] for i in ok_idx], beam_width=beam_width
         )

@@ -57,7 +57,13 @@ def crop_box(
 
 def order_quad(points: Sequence[Sequence[float]], *, index: int = 0) -> np.ndarray:
     """Validate a quadrilateral with shapely and order it top-left, top-right, bottom-right,
-    bottom-left (clockwise on screen). Returns ``(4, 2)`` float array."""
+    bottom-left (clockwise on screen). Returns ``(4, 2)`` float array.
+
+    The corners may come in any order (a crossed order such as TL, TR, BL, BR is re-ordered around
+    the centroid). The top edge is the edge pair closer to horizontal, so the rectified crop keeps
+    the image's "up": a tall region (a single character, vertical text, a steeply rotated word) stays
+    tall and :class:`~crnn_plugin.Recognizer` reads it in all three orientations (``rotate_tall``).
+    """
     from shapely.geometry import Polygon
     from shapely.geometry.polygon import orient
 
@@ -65,6 +71,9 @@ def order_quad(points: Sequence[Sequence[float]], *, index: int = 0) -> np.ndarr
     if pts.shape != (4, 2) or not np.isfinite(pts).all():
         raise ValueError(f"polygon {index}: expected 4 finite (x, y) points, got shape {pts.shape}")
     poly = Polygon(pts)
+    if not poly.is_valid:  # maybe only listed in a crossed order: try the order around the centroid
+        centre = pts.mean(axis=0)
+        poly = Polygon(pts[np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))])
     if not poly.is_valid:
         from shapely.validation import explain_validity
 
@@ -73,11 +82,19 @@ def order_quad(points: Sequence[Sequence[float]], *, index: int = 0) -> np.ndarr
         raise ValueError(f"polygon {index}: area {poly.area:.2f} px^2 is too small")
     # shapely's counter-clockwise (y up) is clockwise on screen (y down)
     ring = np.asarray(orient(poly, sign=1.0).exterior.coords)[:4]
-    # text runs along the longer pair of edges: start at the corner that begins a long edge
-    # and is closest to the top-left, so that rotated words read left to right
-    edges = [np.linalg.norm(ring[(i + 1) % 4] - ring[i]) for i in range(4)]
-    long_starts = [0, 2] if edges[0] + edges[2] >= edges[1] + edges[3] else [1, 3]
-    start = min(long_starts, key=lambda i: ring[i][0] + ring[i][1])
+    edges = [ring[(i + 1) % 4] - ring[i] for i in range(4)]
+
+    def tilt(e: np.ndarray) -> float:  # angle to the horizontal, in [0, pi/2]
+        return abs(math.atan2(abs(e[1]), abs(e[0])))
+
+    t02, t13 = tilt(edges[0]) + tilt(edges[2]), tilt(edges[1]) + tilt(edges[3])
+    if abs(t02 - t13) < 1e-9:  # 45 degrees: the text runs along the longer pair
+        lengths = [float(np.linalg.norm(e)) for e in edges]
+        top_pair = [0, 2] if lengths[0] + lengths[2] >= lengths[1] + lengths[3] else [1, 3]
+    else:
+        top_pair = [0, 2] if t02 < t13 else [1, 3]
+    # clockwise on screen, the top edge runs left to right and the bottom edge right to left
+    start = max(top_pair, key=lambda i: (edges[i][0], -(ring[i][0] + ring[i][1])))
     return np.roll(ring, -start, axis=0)
 
 
@@ -115,16 +132,23 @@ def recognize_regions(
     Boxes are returned as given; polygons as their ordered 4 points (``[[x, y], ...]``). All crops
     are recognised in one batched call. Invalid regions raise ``ValueError`` naming the region.
     """
+    from shapely.geometry import Polygon
+    from shapely.geometry import box as shapely_box
+
     if box_format not in BOX_FORMATS:
         raise ValueError(f"box_format must be one of {BOX_FORMATS}, got {box_format!r}")
     img = load_image(image)
     crops: list[Image.Image] = []
     keys: list[Any] = []
-    for i, box in enumerate(boxes or []):
+    for i, box in enumerate(boxes if boxes is not None else []):  # lists or numpy arrays
         crops.append(crop_box(img, box, box_format=box_format, index=i))
-        keys.append(list(box))
-    for i, poly in enumerate(polygons or []):
+        keys.append([v.item() if isinstance(v, np.generic) else v for v in box])
+    for i, poly in enumerate(polygons if polygons is not None else []):
         quad = order_quad(poly, index=i)
+        if Polygon(quad).intersection(shapely_box(0, 0, img.width, img.height)).area < 1.0:
+            raise ValueError(
+                f"polygon {i}: {quad.round(2).tolist()} lies outside the {img.width}x{img.height} image"
+            )
         crops.append(rectify_quad(img, quad))
         keys.append(quad.round(2).tolist())
     if not crops:

@@ -241,6 +241,16 @@ def test_recognize_with_lexicons(tmp_path: Path, model_dir: Path, capsys: pytest
     assert code == 2 and "--lexicon-min-ratio needs --lexicon" in err
     code, _, err = run_cli([*base, *words, "--lexicon-min-ratio", "-1"], capsys)
     assert code == 2 and "min_ratio" in err
+    # a per-image file is checked before any crop is read: a bad entry names the file and the entry
+    per = ["--lexicon-per-image", str(tmp_path / "per.tsv")]
+    (tmp_path / "per.tsv").write_text("a.png\tcat\nb.png\t\n")
+    code, out, err = run_cli([*base, *per], capsys)
+    assert code == 2 and out == "" and "per.tsv: entry 'b.png': the lexicon is empty" in err
+    # inputs without an entry are read lexicon-free, and the run says how many there were
+    (tmp_path / "per.tsv").write_text("a.png\tcat\n")
+    code, out, err = run_cli([*base, *per], capsys)
+    assert code == 0 and [json.loads(x)["lexicon_used"] for x in out.splitlines()] == [True, False]
+    assert "1 of 2 input(s) have no entry in" in err
 
 
 def test_recognize_workers(tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -161,7 +161,7 @@ def test_recognizer_with_lexicons(tiny_model: CRNN) -> None:
     assert all(p.lexicon_used and p.text in ("cat", "dog", "cow") and p.raw_text is not None for p in out)
     per = rec(imgs, lexicon=[Lexicon(["cat"]), Lexicon(["dog"])])
     assert [p.text for p in per] == ["cat", "dog"]
-    with pytest.raises(LexiconError, match="2 crops"):
+    with pytest.raises(LexiconError, match="2 inputs"):
         rec(imgs, lexicon=[Lexicon(["cat"])])
 
 
@@ -206,3 +206,26 @@ def test_open_vocabulary_through_the_recognizer(tiny_model: CRNN) -> None:
         if p.raw_text:  # an untrained model may read nothing, and then the word is taken
             assert not p.lexicon_used and p.text == p.raw_text
             assert p.extra["word"] in ("cat", "dog") and 0.0 <= float(p.extra["word_probability"]) <= 1.0  # type: ignore[arg-type]
+
+
+def test_per_input_lexicons_stay_with_their_inputs_when_one_is_unreadable() -> None:
+    rec = Recognizer.from_pretrained(device="cpu")
+    images = [render_word("cat"), b"not an image", render_word("dog")]
+    lexs = [Lexicon(["cab"]), Lexicon(["zzz"]), Lexicon(["dot"])]
+    preds = rec(images, lexicon=lexs)  # type: ignore[arg-type]
+    assert [p.text for p in preds] == ["cab", "", "dot"]  # "zzz" is within 3 edits of "dog" too
+    assert preds[1].error and preds[0].lexicon_used and preds[2].lexicon_used
+
+
+@pytest.mark.parametrize(
+    ("lexicon", "match"),
+    [
+        (["cat", "dog"], r"lexicon\[0\] is a str, not a Lexicon or None: pass Lexicon\(words\)"),
+        ({"cat", "dog"}, r"got a set: pass Lexicon\(words\)"),
+        ([Lexicon(["cat"])], r"1 lexicons given for 2 inputs"),
+    ],
+)
+def test_wrong_lexicon_arguments_say_what_to_pass(tiny_model: CRNN, lexicon: object, match: str) -> None:
+    rec = Recognizer(tiny_model, device="cpu")
+    with pytest.raises(LexiconError, match=match):
+        rec([render_word("cat"), render_word("dog")], lexicon=lexicon)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from _helpers import render_word
@@ -55,7 +57,7 @@ def test_quad_ordering_from_any_start_and_direction() -> None:
 @pytest.mark.parametrize(
     ("poly", "match"),
     [
-        ([[0, 0], [10, 10], [10, 0], [0, 10]], "invalid"),  # bow-tie
+        ([[0, 0], [10, 0], [20, 0], [30, 0]], "invalid|area"),  # collinear in every order
         ([[0, 0], [1, 0], [1, 0.5], [0, 0.5]], "area"),
         ([[0, 0], [1, 1], [2, 2]], "4 finite"),
     ],
@@ -100,3 +102,44 @@ def test_recognize_returns_easyocr_triples_in_order(
     with pytest.raises(ValueError, match="box 1"):
         rec.recognize(canvas, boxes=[boxes[0], [5, 5, 1, 1]])
     assert rec.recognize(canvas) == []
+
+
+def test_quad_corners_in_any_of_the_24_orders() -> None:
+    quad = [[10, 10], [110, 20], [105, 50], [5, 40]]  # TL, TR, BR, BL
+    for perm in itertools.permutations(quad):  # crossed orders (TL, TR, BL, BR...) included
+        assert np.allclose(order_quad(list(perm)), np.array(quad, dtype=float)), perm
+
+
+def test_tall_quads_keep_the_image_up_direction() -> None:
+    """A region taller than wide (a digit, vertical text) is not turned on its side: its top edge
+    is the edge closer to horizontal; the Recognizer decides about rotations (``rotate_tall``)."""
+    tall = [[0, 0], [20, 0], [20, 60], [0, 60]]
+    for k in range(4):
+        assert np.allclose(order_quad(tall[k:] + tall[:k]), np.array(tall, dtype=float))
+    steep = [[30, 0], [40, 5], [10, 65], [0, 60]]  # a word tilted ~63 degrees: still upright-ordered
+    assert np.allclose(order_quad(steep[::-1]), np.array(steep, dtype=float))
+
+
+def test_tall_polygon_reads_like_the_same_box() -> None:
+    """A digit region given as a polygon reads as it does given as a box (was read sideways)."""
+    rec = Recognizer.from_pretrained(device="cpu")
+    digit = render_word("4", height=40, size=34)
+    assert digit.height > digit.width
+    canvas = Image.new("RGB", (200, 120), "white")
+    canvas.paste(digit, (60, 30))
+    x0, y0, x1, y1 = 60, 30, 60 + digit.width, 30 + digit.height
+    by_box = rec.recognize(canvas, boxes=[[x0, y0, x1, y1]])
+    by_poly = rec.recognize(canvas, polygons=[[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]])
+    assert by_box[0][1] == by_poly[0][1] == "4"
+
+
+def test_numpy_regions_and_regions_outside(page: tuple[Image.Image, Image.Image], tiny_model: CRNN) -> None:
+    rec = Recognizer(tiny_model, device="cpu")
+    canvas, word = page
+    box = [50, 30, 50 + word.width, 30 + word.height]
+    polys = np.array([[[50, 30], [150, 30], [150, 70], [50, 70]]])
+    out = rec.recognize(canvas, boxes=np.array([box]), polygons=polys)
+    assert len(out) == 2 and out[0][0] == box and all(type(v) is int for v in out[0][0])
+    assert rec.recognize(canvas, boxes=np.zeros((0, 4)), polygons=np.zeros((0, 4, 2))) == []
+    with pytest.raises(ValueError, match="polygon 0: .* lies outside the 400x200 image"):
+        rec.recognize(canvas, polygons=[[[500, 500], [600, 500], [600, 540], [500, 540]]])
