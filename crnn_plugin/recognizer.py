@@ -30,6 +30,7 @@ from .vocab import Tokenizer
 
 if TYPE_CHECKING:
     from .onnx_backend import OnnxRunner
+    from .regions import Boxes, Polygons
 
 __all__ = ["Prediction", "Recognizer", "resolve_device"]
 
@@ -430,8 +431,8 @@ class Recognizer:
         self,
         image: ImageInput,
         *,
-        boxes: Sequence[Sequence[float]] | None = None,
-        polygons: Sequence[Sequence[Sequence[float]]] | None = None,
+        boxes: Boxes | None = None,
+        polygons: Polygons | None = None,
         box_format: str = "xyxy",
         **kwargs: object,
     ) -> list[tuple[object, str, float]]:

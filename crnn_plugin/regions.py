@@ -23,6 +23,9 @@ __all__ = ["BOX_FORMATS", "crop_box", "order_quad", "rectify_quad", "recognize_r
 #: ``xyxy``: ``[x_min, y_min, x_max, y_max]``; ``easyocr``: ``[x_min, x_max, y_min, y_max]``
 #: (EasyOCR's ``horizontal_list``); ``xywh``: ``[x_min, y_min, width, height]``. Pixels, origin top-left.
 BOX_FORMATS = ("xyxy", "easyocr", "xywh")
+#: Regions as detectors return them: nested lists or numpy arrays of shape (N, 4) / (N, 4, 2).
+Boxes = Sequence[Sequence[float]] | np.ndarray
+Polygons = Sequence[Sequence[Sequence[float]]] | np.ndarray
 
 
 def _to_xyxy(box: Sequence[float], fmt: str, index: int) -> tuple[float, float, float, float]:
@@ -122,8 +125,8 @@ def recognize_regions(
     recognizer: Recognizer,
     image: ImageInput,
     *,
-    boxes: Sequence[Sequence[float]] | None = None,
-    polygons: Sequence[Sequence[Sequence[float]]] | None = None,
+    boxes: Boxes | None = None,
+    polygons: Polygons | None = None,
     box_format: str = "xyxy",
     **kwargs: Any,
 ) -> list[tuple[Any, str, float]]:
