@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import _doctr_hook
 from .config import PRESETS, CRNNConfig
 from .ctc import Decoded, beam_search, best_path, sequence_log_probs
-from .errors import ConfigError, CRNNError, DatasetError, ImageError, LexiconError, WeightsError
+from .errors import ConfigError, CRNNError, DatasetError, DeviceError, ImageError, LexiconError, WeightsError
 from .hub import DEFAULT_MODEL, from_pretrained, push_to_hub, save_pretrained, shipped_models
 from .lexicon import Lexicon
 from .model import CRNN, num_frames
@@ -55,6 +55,7 @@ __all__ = [
     "ImageError",
     "LexiconError",
     "DatasetError",
+    "DeviceError",
     "register_doctr",
     "__version__",
 ]

@@ -9,6 +9,7 @@ every path already written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -115,6 +116,14 @@ class Writer:
                 self._csv.writerow(FIELDS)
 
     def write(self, row: dict[str, Any]) -> None:
+        try:
+            self._write(row)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _OutputError(e.strerror or str(e)) from e
+
+    def _write(self, row: dict[str, Any]) -> None:
         if self.fmt == "jsonl":
             self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
         elif self.fmt == "txt":
@@ -126,32 +135,54 @@ class Writer:
             self.stream.write(buf.getvalue())
 
     def flush(self) -> None:
-        self.stream.flush()
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _OutputError(e.strerror or str(e)) from e
+
+
+class _OutputError(Exception):
+    """Writing the results failed (disk full, device gone...): ends the run with exit 2."""
 
 
 def done_paths(path: Path, fmt: str) -> set[str]:
-    """Paths already in an output file; a torn last line (killed run) is cut off first."""
+    """Paths already read in an output file, for ``--resume``.
+
+    A torn last line (killed run) is cut off first, and rows of inputs that could not be read are
+    dropped from the file (rewritten atomically), so that a resumed run tries those inputs again.
+    """
     if not path.exists():
         return set()
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        with open(path, "r+b") as f:
-            f.truncate(cut)
-        data = data[:cut]
-    text = data.decode("utf-8", errors="replace")
+        data = data[: data.rfind(b"\n") + 1]
+    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
     done: set[str] = set()
-    if fmt == "jsonl":
-        for line in text.splitlines():
+    keep: list[str] = []
+    for i, line in enumerate(lines):
+        if fmt == "jsonl":
             try:
-                done.add(json.loads(line)["path"])
+                row = json.loads(line)
+                p, failed = row["path"], bool(row.get("error"))
             except (json.JSONDecodeError, KeyError, TypeError):
+                keep.append(line)
                 continue
-    else:
-        reader = csv.reader(io.StringIO(text), delimiter="," if fmt == "csv" else "\t")
-        for i, row in enumerate(reader):
-            if row and not (i == 0 and row == FIELDS):
-                done.add(row[0])
+        else:
+            fields = next(csv.reader([line], delimiter="," if fmt == "csv" else "\t"), [])
+            if not fields or (i == 0 and fields == FIELDS):
+                keep.append(line)
+                continue
+            p, failed = fields[0], len(fields) > 3 and bool(fields[3])
+        if not failed:
+            done.add(p)
+            keep.append(line)
+    new = "".join(keep).encode("utf-8")
+    if new != path.read_bytes():
+        tmp = path.with_name(path.name + ".resume-tmp")
+        tmp.write_bytes(new)
+        os.replace(tmp, path)
     return done
 
 
@@ -167,7 +198,7 @@ def _format(args: argparse.Namespace) -> str:
 
 def run_recognize(args: argparse.Namespace) -> int:
     """Run ``recognize``; returns 0 when every input was read, 1 when some failed."""
-    from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, _recognizer
+    from .cli import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, _recognizer
     from .recognizer import Prediction
 
     fmt = _format(args)
@@ -180,6 +211,9 @@ def run_recognize(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         print("crnn-plugin: error: --batch-size must be >= 1", file=sys.stderr)
         return EXIT_USAGE
+    if args.beam_width is not None and args.beam_width < 1:
+        print("crnn-plugin: error: --beam-width must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
     rec = _recognizer(args)
     if args.beam_width:
         rec.beam_width = args.beam_width
@@ -188,11 +222,15 @@ def run_recognize(args: argparse.Namespace) -> int:
     skip: set[str] = set()
     out_path = Path(args.output) if args.output else None
     if out_path is not None:
-        if args.resume:
-            skip = done_paths(out_path, fmt)
-        existing = out_path.exists() and out_path.stat().st_size > 0
-        mode = "a" if args.resume else "w"
-        stream: IO[str] = open(out_path, mode, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        try:  # an output that cannot be written is found before any crop is read
+            if args.resume:
+                skip = done_paths(out_path, fmt)
+            existing = out_path.exists() and out_path.stat().st_size > 0
+            mode = "a" if args.resume else "w"
+            stream: IO[str] = open(out_path, mode, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        except OSError as e:
+            print(f"crnn-plugin: error: cannot write {out_path}: {e.strerror or e}", file=sys.stderr)
+            return EXIT_USAGE
         writer = Writer(stream, fmt, header=not (args.resume and existing))
     else:
         stream = sys.stdout
@@ -259,6 +297,12 @@ def run_recognize(args: argparse.Namespace) -> int:
         writer.flush()
         print("crnn-plugin: interrupted; finished results were written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `crnn-plugin recognize DIR | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except _OutputError as e:
+        print(f"crnn-plugin: error: cannot write {out_path or 'stdout'}: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except CRNNError:
         raise
     finally:
@@ -266,7 +310,8 @@ def run_recognize(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
         if out_path is not None:
-            stream.close()
+            with contextlib.suppress(OSError):  # a failed write was reported above
+                stream.close()
     if isinstance(lexicon_for, _PerImageLexicons):
         lexicon_for.report()
     if failed:

@@ -11,14 +11,16 @@ import logging
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE"]
+__all__ = ["main", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE"]
 
 EXIT_OK = 0
 #: Some inputs could not be read (each has an ``"error"`` row); all others were recognised.
 EXIT_SOME_FAILED = 1
-#: Bad command line, missing model, unreadable lexicon...
+#: Bad command line, missing model, unreadable lexicon, output that cannot be written...
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: stdout closed by its reader (``| head``): 128 + SIGPIPE, as a shell reports it
+EXIT_BROKEN_PIPE = 141
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -191,6 +193,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .errors import DatasetError
     from .evaluate import evaluate_folder, format_table, write_predictions
 
+    if args.limit is not None and args.limit < 1:
+        print("crnn-plugin: error: --limit must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.predictions:  # found unwritable now, not after the whole evaluation
+        try:
+            open(args.predictions, "w").close()
+        except OSError as e:
+            print(f"crnn-plugin: error: cannot write {args.predictions}: {e.strerror or e}", file=sys.stderr)
+            return EXIT_USAGE
     rec = _recognizer(args)
     results, good = [], []
     for d in args.dirs:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["CRNNError", "ConfigError", "WeightsError", "ImageError", "LexiconError", "DatasetError"]
+__all__ = [
+    "CRNNError",
+    "ConfigError",
+    "WeightsError",
+    "ImageError",
+    "LexiconError",
+    "DatasetError",
+    "DeviceError",
+]
 
 
 class CRNNError(Exception):
@@ -27,3 +35,7 @@ class LexiconError(CRNNError, ValueError):
 
 class DatasetError(CRNNError, ValueError):
     """A labelled dataset (``labels.tsv`` folder, docTR folder, LMDB) that cannot be read."""
+
+
+class DeviceError(CRNNError, RuntimeError):
+    """A device that does not exist or is not available here (``"cuda"`` without CUDA, ``"tpu"``)."""

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from .ctc import Decoded, beam_search, best_path
-from .errors import ImageError, WeightsError
+from .errors import DeviceError, ImageError, WeightsError
 from .model import CRNN, num_frames
 from .preprocessing import (
     ImageInput,
@@ -90,9 +90,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return device
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} requested but CUDA is not available")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise DeviceError(f"device {device!r}: not a device torch knows ({e})") from e
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {device!r} requested but CUDA is not available")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here")
     return dev
 
 

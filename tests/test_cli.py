@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -154,6 +155,69 @@ def test_resume_after_torn_output(
     assert code == 0 and lines[0] == first
     assert sorted(paths) == sorted(str(folder / f"{i}.png") for i in range(5))
     assert len(paths) == len(set(paths))
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_resume_retries_inputs_that_failed(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    folder = tmp_path / "r"
+    folder.mkdir()
+    render_word("ok").save(folder / "0.png")
+    (folder / "1.png").write_bytes(b"")  # unreadable in the first run
+    out = tmp_path / f"out.{fmt}"
+    args = ["recognize", str(folder), "--model", str(model_dir), "-o", str(out)]
+    assert run_cli(args, capsys)[0] == EXIT_SOME_FAILED
+    first = out.read_text()
+    render_word("ok").save(folder / "1.png")  # repaired
+    code, _, _ = run_cli([*args, "--resume"], capsys)
+    text = out.read_text()
+    assert code == EXIT_OK and text.startswith(first.splitlines()[0]) and "empty" not in text
+    rows = (
+        [json.loads(x) for x in text.splitlines()]
+        if fmt == "jsonl"
+        else list(csv.DictReader(io.StringIO(text)))
+    )
+    assert sorted(r["path"] for r in rows) == [str(folder / "0.png"), str(folder / "1.png")]
+    assert not any(r.get("error") for r in rows)
+
+
+def test_unwritable_outputs_and_bad_options_exit_2_before_reading(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    img = tmp_path / "a.png"
+    render_word("ok").save(img)
+    base = ["recognize", str(img), "--model", str(model_dir)]
+    for extra, message in [
+        (["-o", str(tmp_path / "nodir" / "out.jsonl")], "cannot write .*nodir/out.jsonl: No such file"),
+        (["-o", str(tmp_path)], "cannot write .*: Is a directory"),
+        (["--beam-width", "0"], "--beam-width must be >= 1"),
+        (["--device", "tpu"], "device 'tpu': not a device torch knows"),
+    ]:
+        code, out, err = run_cli([*base, *extra], capsys)
+        assert code == EXIT_USAGE and out == "" and re.search(message, err), (extra, err)
+    if Path("/dev/full").exists():  # writes fail with ENOSPC: reported, no traceback
+        code, _, err = run_cli([*base, "-o", "/dev/full"], capsys)
+        assert code == EXIT_USAGE and "cannot write /dev/full: No space left on device" in err
+    ev = ["evaluate", str(tmp_path), "--model", str(model_dir)]
+    code, _, err = run_cli([*ev, "--predictions", str(tmp_path / "nodir" / "p.jsonl")], capsys)
+    assert code == EXIT_USAGE and "cannot write" in err and "has no labels.tsv" not in err
+    code, _, err = run_cli([*ev, "--limit", "0"], capsys)
+    assert code == EXIT_USAGE and "--limit must be >= 1" in err
+
+
+def test_closed_stdout_pipe_ends_quietly(tmp_path: Path, model_dir: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(300):
+        render_word(f"w{i}").save(folder / f"{i}.png")
+    cmd = [sys.executable, "-m", "crnn_plugin", "recognize", str(folder), "--model", str(model_dir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import torch
 from _helpers import render_word
 from PIL import Image
 
-from crnn_plugin import CRNN, ImageError, Prediction, Recognizer
+from crnn_plugin import CRNN, DeviceError, ImageError, Prediction, Recognizer
 from crnn_plugin.recognizer import DEFAULT_BATCH_SIZE, TALL_RATIO
 
 
@@ -115,8 +115,13 @@ def test_device_resolution(tiny_model: CRNN) -> None:
     r = Recognizer(tiny_model, device="auto")
     assert r.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="CUDA is not available"):
+        with pytest.raises(DeviceError, match="CUDA is not available"):
             Recognizer(tiny_model, device="cuda")
+    else:
+        with pytest.raises(DeviceError, match="CUDA device"):
+            Recognizer(tiny_model, device=f"cuda:{torch.cuda.device_count()}")
+    with pytest.raises(DeviceError, match="'tpu': not a device torch knows"):
+        Recognizer(tiny_model, device="tpu")
 
 
 @pytest.mark.gpu
