@@ -30,7 +30,8 @@ def load_image(item: ImageInput, *, name: str | None = None) -> Image.Image:
 
     - paths and ``bytes``: decoded with Pillow, EXIF orientation applied;
     - numpy arrays: ``(H, W)`` grey, ``(H, W, 1)``, ``(H, W, 3)`` **RGB** or ``(H, W, 4)`` RGBA;
-      ``uint8``, ``uint16`` (scaled by 1/257), ``bool`` or floats in ``[0, 1]``;
+      ``uint8``, ``uint16`` (scaled by 1/257), other integers in ``0..255``, ``bool``, or floats
+      in ``[0, 1]`` (scaled by 255; arrays with values above 1 are taken as ``0..255``);
     - PIL images of any mode (see :func:`to_rgb`).
 
     Raises :class:`ImageError` naming the input for unreadable, empty or 0-pixel images.
@@ -105,7 +106,13 @@ def _from_array(arr: np.ndarray, label: str) -> Image.Image:
     elif np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise ImageError(f"{label}: array contains NaN or infinity")
-        arr = (np.clip(arr, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+        scale = 255.0 if arr.max(initial=0.0) <= 1.0 else 1.0  # [0, 1], or 0-255 as from OpenCV
+        arr = (np.clip(arr * scale, 0.0, 255.0)).round().astype(np.uint8)
+    elif np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.uint8:
+        lo, hi = int(arr.min(initial=0)), int(arr.max(initial=0))
+        if lo < 0 or hi > 255:
+            raise ImageError(f"{label}: {arr.dtype} array with values {lo}..{hi}, expected 0..255")
+        arr = arr.astype(np.uint8)
     elif arr.dtype != np.uint8:
         raise ImageError(f"{label}: unsupported array dtype {arr.dtype}")
     return Image.fromarray(np.ascontiguousarray(arr))
@@ -134,7 +141,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
         img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
         mode = img.mode
     if mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        rgba = img.convert("RGBA")
+        rgba = (img.convert("LA") if mode == "La" else img).convert("RGBA")  # Pillow has no La -> RGBA
         bg = Image.new("RGB", rgba.size, _WHITE)
         bg.paste(rgba, mask=rgba.getchannel("A"))
         return bg

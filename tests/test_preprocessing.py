@@ -26,7 +26,7 @@ def _close(img: Image.Image, ref: np.ndarray, tol: float = 1.5) -> None:
     assert np.abs(arr.mean(-1) - ref.astype(float)).mean() < tol
 
 
-@pytest.mark.parametrize("mode", ["L", "P", "CMYK", "1", "YCbCr", "LA", "RGBA", "I", "F", "I;16"])
+@pytest.mark.parametrize("mode", ["L", "P", "CMYK", "1", "YCbCr", "LA", "La", "RGBA", "I", "F", "I;16"])
 def test_every_pil_mode_converts(mode: str, gray: np.ndarray) -> None:
     base = Image.fromarray(gray)
     if mode == "I;16":
@@ -36,6 +36,8 @@ def test_every_pil_mode_converts(mode: str, gray: np.ndarray) -> None:
         img = Image.fromarray(gray.astype(np.int32) * 257)
     elif mode == "F":
         img = Image.fromarray(gray.astype(np.float32) / 255.0)
+    elif mode == "La":  # premultiplied alpha: Pillow converts it only to LA
+        img = base.convert("LA").convert("La")
     else:
         img = base.convert(mode)
     out = load_image(img)
@@ -61,8 +63,12 @@ def test_numpy_inputs_are_rgb(gray: np.ndarray) -> None:
     _close(load_image(gray[..., None]), gray)
     _close(load_image(gray.astype(np.float32) / 255), gray)
     _close(load_image(gray.astype(np.uint16) * 257), gray)
-    with pytest.raises(ImageError, match="dtype"):
-        load_image(gray.astype(np.int64))
+    _close(load_image(gray.astype(np.float32)), gray)  # 0-255 floats, as OpenCV arithmetic gives
+    _close(load_image(gray.astype(np.int64)), gray)  # 0-255 integers, as numpy arithmetic gives
+    with pytest.raises(ImageError, match=r"int32 array with values -1\.\.300, expected 0\.\.255"):
+        load_image(np.array([[-1, 300]], dtype=np.int32))
+    with pytest.raises(ImageError, match="dtype complex"):
+        load_image(gray.astype(np.complex64))
     with pytest.raises(ImageError, match="NaN"):
         load_image(np.full((4, 4), np.nan, dtype=np.float32))
     with pytest.raises(ImageError, match=r"expected \(H, W\)"):
