@@ -35,7 +35,7 @@ class CRNNConfig:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     min_width: int = 8
-    max_width: int = 800
+    max_width: int = 1600  # 50:1 at height 32; wider crops are squeezed to it
     docs: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

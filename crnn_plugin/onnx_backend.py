@@ -41,9 +41,15 @@ def onnxruntime_available() -> bool:
     return True
 
 
+#: Config fields that only bound the resize before the network: they do not change the graph.
+_NOT_IN_GRAPH = ("min_width", "max_width")
+
+
 def weights_digest(model: CRNN) -> str:
-    """SHA-256 over the model's config and float32 state dict (names, shapes and values)."""
-    h = hashlib.sha256(repr(sorted(model.config.to_dict().items())).encode())
+    """SHA-256 over the model's config (but the width bounds of the resize) and float32 state dict
+    (names, shapes and values)."""
+    cfg = {k: v for k, v in model.config.to_dict().items() if k not in _NOT_IN_GRAPH}
+    h = hashlib.sha256(repr(sorted(cfg.items())).encode())
     for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach().cpu()
         h.update(name.encode())

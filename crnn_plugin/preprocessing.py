@@ -149,7 +149,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 
 def resize_height(
-    img: Image.Image, *, height: int = 32, min_width: int = 8, max_width: int = 800
+    img: Image.Image, *, height: int = 32, min_width: int = 8, max_width: int = 1600
 ) -> Image.Image:
     """Resize to ``height`` keeping the aspect ratio, width clamped to ``[min_width, max_width]``."""
     w, h = img.size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from pathlib import Path
@@ -39,6 +40,15 @@ def test_digest_tracks_weights(tiny_model: CRNN, tmp_path: Path) -> None:
     assert weights_digest(other) != weights_digest(tiny_model)
     with pytest.raises(WeightsError, match="digest mismatch"):
         OnnxRunner(path, other)
+    # the resize bounds do not change the graph: an export stays valid when they change
+    wider = CRNN(dataclasses.replace(tiny_model.config, max_width=3200)).eval()
+    wider.load_state_dict(tiny_model.state_dict())
+    assert weights_digest(wider) == weights_digest(tiny_model)
+    OnnxRunner(path, wider)
+    shifted = dataclasses.replace(tiny_model.config, mean=(0.4, 0.4, 0.4))  # changes what the network sees
+    same_weights = CRNN(shifted).eval()
+    same_weights.load_state_dict(tiny_model.state_dict())
+    assert weights_digest(same_weights) != weights_digest(tiny_model)
 
 
 @pytest.fixture(scope="module")

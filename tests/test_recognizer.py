@@ -176,3 +176,15 @@ def test_rotated_vertical_text_is_read() -> None:
     tall_upright = render_word("I", size=40, height=60)  # one tall character: stays as it is
     assert tall_upright.height >= TALL_RATIO * tall_upright.width
     assert rec(tall_upright)[0].text == rec.predict_tensors([rec.prepare(tall_upright)])[0].text
+
+
+def test_shipped_model_reads_a_very_wide_crop() -> None:
+    """A 40:1 crop is read at full resolution (the width cap is 1600 px at height 32, 50:1)."""
+    from crnn_plugin.hub import DEFAULT_MODEL, shipped_models
+
+    if DEFAULT_MODEL not in shipped_models():
+        pytest.skip("no shipped weights")
+    text = "Welcome" * 12
+    img = render_word(text, height=30, size=24)
+    assert 800 < img.width * 32 / img.height < 1600
+    assert Recognizer.from_pretrained(device="cpu")(img)[0].text == text
