@@ -193,6 +193,12 @@ def _format(args: argparse.Namespace) -> str:
         suffix = Path(args.output).suffix.lower().lstrip(".")
         if suffix in ("csv", "tsv", "txt", "jsonl"):
             return suffix
+        if suffix == "json":
+            print(
+                f"crnn-plugin: warning: {args.output} gets JSON Lines (one object per line), not one "
+                "JSON document; name it .jsonl or pass --format to choose",
+                file=sys.stderr,
+            )
     return "jsonl"
 
 
@@ -245,7 +251,7 @@ def run_recognize(args: argparse.Namespace) -> int:
         from tqdm import tqdm
 
         progress = tqdm(unit="crop", file=sys.stderr, dynamic_ncols=True)
-    failed = 0
+    failed = seen = 0
     old_term = signal.getsignal(signal.SIGTERM)
 
     def _term(signum: int, frame: object) -> None:
@@ -291,6 +297,7 @@ def run_recognize(args: argparse.Namespace) -> int:
                         row = {"path": path, "text": None, "confidence": None, "error": str(prepared[i])}
                     writer.write(row)
                 writer.flush()
+                seen += len(paths)
                 if progress is not None:
                     progress.update(len(paths))
     except KeyboardInterrupt:
@@ -314,6 +321,9 @@ def run_recognize(args: argparse.Namespace) -> int:
                 stream.close()
     if isinstance(lexicon_for, _PerImageLexicons):
         lexicon_for.report()
+    if seen == 0 and not skip:
+        where = " ".join(args.paths) + (f" (--glob {args.glob})" if args.glob else "")
+        print(f"crnn-plugin: warning: no input images found in {where}", file=sys.stderr)
     if failed:
         print(f"crnn-plugin: {failed} input(s) could not be read (see their error rows)", file=sys.stderr)
         return EXIT_SOME_FAILED

@@ -174,8 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The Recognizer the model options of ``recognize`` / ``evaluate`` ask for."""
+    from .errors import CRNNError
     from .recognizer import Recognizer
 
+    if args.fp32 and args.backend == "onnx":
+        raise CRNNError("--fp32 runs the PyTorch model in float32; it cannot be combined with --backend onnx")
     return Recognizer.from_pretrained(
         args.model,
         revision=args.revision,

@@ -362,3 +362,19 @@ def test_evaluate_reports_a_bad_benchmark_and_scores_the_others(
     assert [json.loads(line)["label"] for line in preds.read_text().splitlines()] == ["cat", "dog"]
     code, out, err = run_cli(["evaluate", str(tmp_path / "missing"), "--model", str(model_dir)], capsys)
     assert code == EXIT_USAGE and "missing: does not exist" in err and out == ""
+
+
+def test_nothing_found_json_suffix_and_fp32_onnx_are_said(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    m = ["--model", str(model_dir)]
+    code, out, err = run_cli(["recognize", str(tmp_path / "empty"), *m], capsys)
+    assert code == EXIT_OK and out == "" and "no input images found in" in err
+    img = tmp_path / "a.png"
+    render_word("ok").save(img)
+    code, _, err = run_cli(["recognize", str(img), *m, "-o", str(tmp_path / "out.json")], capsys)
+    assert code == EXIT_OK and "gets JSON Lines" in err
+    assert json.loads((tmp_path / "out.json").read_text().splitlines()[0])["path"] == str(img)
+    code, _, err = run_cli(["recognize", str(img), *m, "--fp32", "--backend", "onnx"], capsys)
+    assert code == EXIT_USAGE and "cannot be combined with --backend onnx" in err
