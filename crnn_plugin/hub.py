@@ -105,6 +105,8 @@ def resolve_model_dir(
 ) -> Path:
     """Folder holding ``config.json`` and ``model.safetensors`` for a folder, shipped name or repo id."""
     name = str(name_or_path) if name_or_path is not None else DEFAULT_MODEL
+    if not name.strip():
+        raise WeightsError("empty model name: pass a folder, a shipped model name or a Hub repo id")
     path = Path(name).expanduser()
     if path.is_dir():
         return path
@@ -132,8 +134,8 @@ def resolve_model_dir(
         )
     except LocalEntryNotFoundError as e:
         raise WeightsError(
-            f"{name}: not in the Hugging Face cache and the Hub cannot be reached "
-            f"(offline or HF_HUB_OFFLINE=1); revision={revision or 'main'}"
+            f"{name}: no such local folder, not in the Hugging Face cache, and the Hub cannot be "
+            f"reached (offline or HF_HUB_OFFLINE=1); revision={revision or 'main'}"
         ) from e
     except (HfHubHTTPError, OSError, ValueError) as e:
         raise WeightsError(f"{name}: cannot download from the Hugging Face Hub ({e})") from e

@@ -123,8 +123,10 @@ def test_load_from_hf_cache_offline(
     other = "b" * 40
     _populate_hf_cache(cache, "someone/crnn-tiny", tmp_path / "src", other, ref="v2")
     assert from_pretrained("someone/crnn-tiny", revision="v2", cache_dir=cache) is not None
-    with pytest.raises(WeightsError, match="not in the Hugging Face cache"):
+    with pytest.raises(WeightsError, match="no such local folder, not in the Hugging Face cache"):
         from_pretrained("someone/absent", cache_dir=cache)
+    with pytest.raises(WeightsError, match="empty model name"):
+        from_pretrained("", cache_dir=cache)
 
 
 def test_shipped_default_model_loads() -> None:
