@@ -39,10 +39,11 @@ class CRNNConfig:
     docs: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
+        self._check_types()
         if len(self.conv_channels) != 7:
             raise ConfigError(f"conv_channels needs 7 widths, got {len(self.conv_channels)}")
         if self.input_height != 32:
-            raise ConfigError(f"input_height must be 32 (the paper's), got {self.input_height}")
+            raise ConfigError(f"input_height must be 32 (the paper's), got {self.input_height!r}")
         if self.batchnorm not in ("all", "paper"):
             raise ConfigError(f"batchnorm must be 'all' or 'paper', got {self.batchnorm!r}")
         if self.in_channels not in (1, 3):
@@ -53,6 +54,41 @@ class CRNNConfig:
             raise ConfigError("vocab must be a non-empty string without duplicates")
         if not 8 <= self.min_width <= self.max_width:
             raise ConfigError("need 8 <= min_width <= max_width")
+
+    def _check_types(self) -> None:
+        """JSON gives any type: refuse what the model cannot be built from, naming the key."""
+
+        def is_int(v: object) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def is_num(v: object) -> bool:
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        def bad(key: str, want: str) -> ConfigError:
+            v = getattr(self, key)
+            return ConfigError(f"{key} must be {want}, got {v!r} ({type(v).__name__})")
+
+        for key in ("arch", "vocab", "batchnorm"):
+            if not isinstance(getattr(self, key), str):
+                raise bad(key, "a string")
+        for key in ("input_height", "in_channels", "min_width", "max_width"):
+            if not is_int(getattr(self, key)):
+                raise bad(key, "an integer")
+        for key in ("hidden_size", "num_lstm_layers"):
+            if not is_int(getattr(self, key)) or getattr(self, key) < 1:
+                raise bad(key, "an integer >= 1")
+        if not isinstance(self.conv_channels, tuple) or not all(
+            is_int(c) and c >= 1 for c in self.conv_channels
+        ):
+            raise bad("conv_channels", "a list of integers >= 1")
+        if not is_num(self.dropout) or not 0.0 <= self.dropout < 1.0:
+            raise bad("dropout", "a number in [0, 1)")
+        for key in ("mean", "std"):
+            v = getattr(self, key)
+            if not isinstance(v, tuple) or not all(is_num(x) for x in v):
+                raise bad(key, "a list of numbers")
+        if not all(x > 0 for x in self.std):
+            raise bad("std", "a list of numbers > 0")
 
     @property
     def num_classes(self) -> int:
@@ -77,7 +113,7 @@ class CRNNConfig:
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         try:
             return cls(**kwargs)
-        except TypeError as e:
+        except (TypeError, ConfigError) as e:
             raise ConfigError(f"{source}: {e}") from e
 
     def save(self, path: str | Path) -> None:
@@ -94,6 +130,8 @@ class CRNNConfig:
             raise ConfigError(f"config file not found: {path}") from e
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ConfigError(f"{path}: not valid JSON ({e})") from e
+        if isinstance(data, dict) and "vocab" not in data:  # a default would decode wrong characters
+            raise ConfigError(f"{path}: no 'vocab' (the characters the model's classes stand for)")
         return cls.from_dict(data, source=str(path))
 
 

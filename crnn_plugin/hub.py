@@ -199,6 +199,11 @@ def _check_state(model: CRNN, state: dict[str, torch.Tensor], w_path: Path, cfg_
         for k in set(state) & set(expected)
         if state[k].shape != expected[k].shape
     )
+    dtypes = sorted(  # an integer tensor would be copied into a float parameter without a word
+        f"{k}: file {state[k].dtype} vs model {expected[k].dtype}"
+        for k in set(state) & set(expected)
+        if expected[k].is_floating_point() != state[k].is_floating_point()
+    )
     problems = []
     if missing:
         problems.append(f"missing tensors {_short(missing)}")
@@ -206,6 +211,8 @@ def _check_state(model: CRNN, state: dict[str, torch.Tensor], w_path: Path, cfg_
         problems.append(f"unexpected tensors {_short(unexpected)}")
     if shapes:
         problems.append(f"shape mismatches {_short(shapes)}")
+    if dtypes:
+        problems.append(f"dtype mismatches {_short(dtypes)}")
     if problems:
         raise WeightsError(f"{w_path} does not match {cfg_path}: " + "; ".join(problems))
 

@@ -81,6 +81,50 @@ def test_unknown_config_key_and_bad_json(tiny_model: CRNN, tmp_path: Path) -> No
         from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("hidden_size", "128", r"hidden_size must be an integer >= 1, got '128' \(str\)"),
+        ("hidden_size", None, r"hidden_size must be an integer >= 1, got None"),
+        ("num_lstm_layers", 0, r"num_lstm_layers must be an integer >= 1, got 0"),
+        ("dropout", "0.1", r"dropout must be a number in \[0, 1\)"),
+        ("input_height", "32", r"input_height must be an integer, got '32' \(str\)"),
+        ("vocab", ["a", "b"], r"vocab must be a string"),
+        ("conv_channels", [8, 8, 16, 16, 32, 32, "32"], r"conv_channels must be a list of integers"),
+        ("std", [0.5, 0, 0.5], r"std must be a list of numbers > 0"),
+    ],
+)
+def test_config_values_of_the_wrong_type(
+    tiny_model: CRNN, tmp_path: Path, key: str, value: object, message: str
+) -> None:
+    save_pretrained(tiny_model, tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg[key] = value
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ConfigError, match="config.json: " + message):
+        from_pretrained(tmp_path)
+
+
+def test_config_without_vocab_and_weights_of_another_dtype(tiny_model: CRNN, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    save_pretrained(tiny_model, tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if k != "vocab"}))
+    with pytest.raises(ConfigError, match="config.json: no 'vocab'"):
+        from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    state = load_file(str(tmp_path / "model.safetensors"))
+    save_file(
+        {k: v.half() if v.is_floating_point() else v for k, v in state.items()},
+        str(tmp_path / "model.safetensors"),
+    )
+    from_pretrained(tmp_path)  # float16 is a float: converted on load
+    save_file({k: v.long() for k, v in state.items()}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(WeightsError, match=r"dtype mismatches.*file torch\.int64 vs model torch\.float32"):
+        from_pretrained(tmp_path)
+
+
 def test_corrupt_safetensors(tiny_model: CRNN, tmp_path: Path) -> None:
     save_pretrained(tiny_model, tmp_path)
     data = (tmp_path / "model.safetensors").read_bytes()
