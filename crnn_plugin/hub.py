@@ -120,8 +120,11 @@ def resolve_model_dir(
         raise WeightsError(
             f"{name!r} is not a folder, a shipped model (known: {known}) or a Hub repo id 'owner/name'"
         )
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    if constants.HF_HUB_OFFLINE:  # offline, a commit sha is otherwise looked up on the Hub (its file list)
+        local_files_only = True
 
     try:
         local = snapshot_download(

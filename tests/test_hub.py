@@ -167,6 +167,8 @@ def test_load_from_hf_cache_offline(
     other = "b" * 40
     _populate_hf_cache(cache, "someone/crnn-tiny", tmp_path / "src", other, ref="v2")
     assert from_pretrained("someone/crnn-tiny", revision="v2", cache_dir=cache) is not None
+    # a revision pinned to a commit sha is found in snapshots/ without asking the Hub for its files
+    assert from_pretrained("someone/crnn-tiny", revision=other, cache_dir=cache) is not None
     with pytest.raises(WeightsError, match="no such local folder, not in the Hugging Face cache"):
         from_pretrained("someone/absent", cache_dir=cache)
     with pytest.raises(WeightsError, match="empty model name"):
