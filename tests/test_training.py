@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -146,6 +147,50 @@ def test_train_cli_writes_loadable_model(tmp_path: Path) -> None:
     assert model.config.vocab == "abcdefghijklmnopqrstuvwxyzBH"
     with pytest.raises(ValueError, match="unknown training config keys"):
         TrainConfig.from_dict({"lr": 1, "learning_rate": 2})
+
+
+def test_train_cli_reports_bad_configs_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crnn_plugin.cli import main
+
+    cfg = write_cfg(tmp_path, "run", 2)
+    good = json.loads(cfg.read_text())
+    cases = [
+        ({"lr": 1e-3, "learning_rate": 2}, "unknown training config keys: ['learning_rate']"),
+        ({"sources": [{"kind": "folder", "lables": "x"}]}, "sources[0]: unknown keys ['lables']"),
+        ({"sources": [{"kind": "folder", "path": "nowhere"}]}, "data source 'nowhere' not found"),
+        ({"val_dirs": ["missing_val"]}, "val_dirs entry 'missing_val' not found"),
+        ({"arch": "resnet"}, "unknown arch 'resnet'"),
+    ]
+    for change, message in cases:
+        cfg.write_text(json.dumps({**good, **change}))
+        assert main(["train", str(cfg)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and str(cfg) in err and "Traceback" not in err, err
+    assert main(["train", str(tmp_path / "absent.json")]) == 2
+    assert "absent.json" in capsys.readouterr().err
+    cfg.write_text(json.dumps(good))
+    assert main(["train", str(cfg), "--set", "nokey"]) == 2
+    assert "expected KEY=VALUE" in capsys.readouterr().err
+    # a value that is not JSON is taken as a string: no quoting needed for paths
+    assert main(["train", str(cfg), "--set", f"out_dir={tmp_path / 'other'}"]) == 0
+    assert (tmp_path / "other" / "final" / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_interrupted_training_checkpoints_and_exits_130(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, "run", 100_000)
+    cmd = [sys.executable, "-m", "crnn_plugin.train", str(cfg), "--set", "log_every=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until it is training
+        if "step 2 " in line or "step 3 " in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    assert (tmp_path / "run" / "final" / "model.safetensors").is_file()
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] >= 2
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ import math
 import os
 import random
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -98,6 +99,12 @@ class TrainConfig:
             raise ValueError(f"unknown training config keys: {unknown}")
         data = dict(data)
         if "sources" in data:
+            fields = {f.name for f in dataclasses.fields(SourceConfig)}
+            for i, src in enumerate(data["sources"]):
+                if not isinstance(src, dict):
+                    raise ValueError(f"sources[{i}]: expected an object, got {type(src).__name__}")
+                if set(src) - fields:
+                    raise ValueError(f"sources[{i}]: unknown keys {sorted(set(src) - fields)}")
             data["sources"] = [SourceConfig(**s) for s in data["sources"]]
         return cls(**data)
 
@@ -111,6 +118,22 @@ class TrainConfig:
 
             return cls.from_dict(tomllib.loads(text))
         return cls.from_dict(json.loads(text))
+
+    def check(self) -> None:
+        """Fail now, not minutes into a run: the model config builds and every folder exists.
+
+        Relative paths are resolved against the current directory.
+        """
+        self.model_config()
+        for src in self.sources:
+            if src.kind != "synth" and src.path and not Path(src.path).exists():
+                raise FileNotFoundError(f"data source {src.path!r} not found (from {Path.cwd()})")
+            for d in src.font_dirs or []:
+                if not Path(d).is_dir():
+                    raise FileNotFoundError(f"font_dirs entry {d!r} is not a folder (from {Path.cwd()})")
+        for d in self.val_dirs:
+            if not Path(d).exists():
+                raise FileNotFoundError(f"val_dirs entry {d!r} not found (from {Path.cwd()})")
 
     def model_config(self) -> CRNNConfig:
         if self.arch not in PRESETS:
@@ -234,8 +257,12 @@ def validate(model: CRNN, cfg: TrainConfig, device: torch.device) -> dict[str, f
     return out
 
 
-def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
-    """Train (or resume) and return the folder of the final ``save_pretrained`` model."""
+def train(cfg: TrainConfig, *, resume: bool = True, status: dict[str, Any] | None = None) -> Path:
+    """Train (or resume) and return the folder of the final ``save_pretrained`` model.
+
+    ``status``, when given, receives ``step`` (the last step) and ``interrupted`` (stopped by
+    SIGINT/SIGTERM rather than by ``max_steps`` or ``stop_after_s``).
+    """
     from torch.utils.data import DataLoader
 
     from ..hub import from_pretrained, save_pretrained
@@ -438,6 +465,8 @@ def train(cfg: TrainConfig, *, resume: bool = True) -> Path:
         checkpoint()
         log_f.close()
     final = out_dir / "final"
+    if status is not None:
+        status.update(step=step, interrupted=bool(stop_requested))
     if rank == 0:
         save_pretrained(model.eval(), final)
     if distributed:
@@ -464,21 +493,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    cfg = TrainConfig.load(args.config)
-    overrides: dict[str, Any] = {}
-    for kv in args.set:
-        k, _, v = kv.partition("=")
-        overrides[k] = json.loads(v)
-    if args.out_dir:
-        overrides["out_dir"] = args.out_dir
-    if args.max_steps is not None:
-        overrides["max_steps"] = args.max_steps
-    if args.stop_after is not None:
-        overrides["stop_after_s"] = args.stop_after
-    if overrides:
-        d = dataclasses.asdict(cfg)
-        d.update(overrides)
-        cfg = TrainConfig.from_dict(d)
-    final = train(cfg, resume=not args.no_resume)
+    try:  # a bad config is one line naming the file and the problem, exit 2, before any work
+        cfg = TrainConfig.load(args.config)
+        overrides: dict[str, Any] = {}
+        for kv in args.set:
+            k, sep, v = kv.partition("=")
+            if not sep or not k:
+                raise ValueError(f"--set {kv!r}: expected KEY=VALUE")
+            try:
+                overrides[k] = json.loads(v)
+            except json.JSONDecodeError:
+                overrides[k] = v  # a bare string: --set out_dir=/tmp/run
+        if args.out_dir:
+            overrides["out_dir"] = args.out_dir
+        if args.max_steps is not None:
+            overrides["max_steps"] = args.max_steps
+        if args.stop_after is not None:
+            overrides["stop_after_s"] = args.stop_after
+        if overrides:
+            d = dataclasses.asdict(cfg)
+            d.update(overrides)
+            cfg = TrainConfig.from_dict(d)
+        cfg.check()
+    except (OSError, ValueError, TypeError) as e:
+        print(f"crnn-plugin train: error: {args.config}: {e}", file=sys.stderr)
+        return 2
+    status: dict[str, Any] = {}
+    final = train(cfg, resume=not args.no_resume, status=status)
     logger.info("final model saved to %s", final)
+    if status.get("interrupted"):
+        logger.info("interrupted at step %d: resume with the same command", status["step"])
+        return 130
     return 0
