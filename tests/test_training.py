@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -156,7 +157,7 @@ def test_train_cli_reports_bad_configs_in_one_line(
 
     cfg = write_cfg(tmp_path, "run", 2)
     good = json.loads(cfg.read_text())
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"lr": 1e-3, "learning_rate": 2}, "unknown training config keys: ['learning_rate']"),
         ({"sources": [{"kind": "folder", "lables": "x"}]}, "sources[0]: unknown keys ['lables']"),
         ({"sources": [{"kind": "folder", "path": "nowhere"}]}, "data source 'nowhere' not found"),
