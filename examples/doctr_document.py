@@ -10,6 +10,8 @@ its wheel, wrapped as a docTR detection model; everything else is docTR's ``OCRP
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -63,9 +65,15 @@ class RapidOCRDetector(detection.DBNet):  # type: ignore[misc]
         return {"preds": preds}
 
 
-def main(argv: list[str]) -> None:
-    path = argv[0] if argv else str(Path(__file__).resolve().parent / "page.jpg")
-    pages = DocumentFile.from_images(path)
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("image", nargs="?", default=Path(__file__).resolve().parent / "page.jpg", type=Path)
+    path = parser.parse_args(argv).image
+    if not path.is_file():
+        parser.error(f"{path}: no such file")
+    pages = DocumentFile.from_images(str(path))
     try:
         predictor = ocr_predictor(det_arch="fast_base", reco_arch="crnn_plugin", pretrained=True)
         print("using docTR's fast_base detector")
@@ -74,6 +82,8 @@ def main(argv: list[str]) -> None:
             f"docTR's detection weights could not be downloaded ({type(e).__name__}: {e}).\n"
             "Falling back to RapidOCR's offline PP-OCR detector inside docTR's OCRPredictor."
         )
+        if importlib.util.find_spec("rapidocr") is None:
+            parser.error("the offline fallback needs RapidOCR's detector: pip install rapidocr onnxruntime")
         # preserve_aspect_ratio=False: the stand-in detector reports boxes relative to the page
         predictor = ocr_predictor(
             det_arch=RapidOCRDetector(pages),
@@ -83,7 +93,8 @@ def main(argv: list[str]) -> None:
         )
     doc = predictor(pages)
     print(doc.render())
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

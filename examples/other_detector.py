@@ -12,6 +12,8 @@ Word-level detectors (docTR's, CRAFT) need no such step: pass their boxes to
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -35,8 +37,14 @@ def detect_lines(image: np.ndarray) -> list[list[list[float]]]:
     return [] if boxes is None else np.asarray(boxes).tolist()
 
 
-def main(argv: list[str]) -> None:
-    path = Path(argv[0]) if argv else Path(__file__).resolve().parent / "page.jpg"
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("image", nargs="?", default=Path(__file__).resolve().parent / "page.jpg", type=Path)
+    path = parser.parse_args(argv).image
+    if importlib.util.find_spec("rapidocr") is None:
+        parser.error("this example needs RapidOCR's detector: pip install rapidocr onnxruntime")
     page = Image.open(path).convert("RGB")
     recognizer = Recognizer.from_pretrained()  # shipped weights, offline
     for quad in sorted(detect_lines(np.asarray(page)), key=lambda q: (q[0][1], q[0][0])):
@@ -46,7 +54,8 @@ def main(argv: list[str]) -> None:
         text = " ".join(w.text for w in words)
         conf = min((w.confidence for w in words), default=0.0)
         print(f"({x:6.1f}, {y:6.1f})  {text!r:28} min confidence {conf:.2f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
