@@ -18,6 +18,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench_common import data_folder
+
 from crnn_plugin import Prediction, Recognizer
 from crnn_plugin.evaluate import normalize36
 from crnn_plugin.training.datasets import read_labels_tsv
@@ -33,7 +35,7 @@ def read_in_calls(rec: Recognizer, paths: Sequence[Path], calls: list[list[int]]
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=Path("../shared/data"))
+    p.add_argument("--data", type=data_folder, default="../shared/data")
     p.add_argument("--folder", default="iiit5k_test")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
     p.add_argument("--call", type=int, default=32, help="crops per call in (c)")

@@ -56,6 +56,19 @@ def normalize36(text: str) -> str:
     return _NOT36.sub("", text.lower())
 
 
+def data_folder(value: str) -> Path:
+    """argparse ``type`` for ``--data``: a folder holding ``iiit5k_test/labels.tsv`` (and the
+    other benchmark folders), or a one-line usage error naming it."""
+    import argparse
+
+    path = Path(value)
+    if not (path / "iiit5k_test" / "labels.tsv").is_file():
+        raise argparse.ArgumentTypeError(
+            f"{value}: no iiit5k_test/labels.tsv here (the benchmark data folder)"
+        )
+    return path
+
+
 def read_labels(folder: str | Path, limit: int | None = None) -> list[tuple[Path, str]]:
     """``(absolute path, label)`` rows of ``folder/labels.tsv`` (``relpath<TAB>label``), in file order."""
     root = Path(folder)

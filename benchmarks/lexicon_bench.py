@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_common import data_folder
 
 from crnn_plugin import Recognizer
 from crnn_plugin.evaluate import evaluate_folder
@@ -59,7 +60,7 @@ def latency(rec: Recognizer, folder: Path, lexicon: Lexicon, n: int, n_all: int)
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--data", type=data_folder, default="../shared/data")
     p.add_argument("--model", default=None)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--latency-crops", type=int, default=300)

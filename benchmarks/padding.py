@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench_common import data_folder
 from PIL import Image
 
 from crnn_plugin.preprocessing import width_buckets
@@ -41,7 +42,7 @@ def waste(ws: list[int], batches: list[list[int]], multiple: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--data", type=data_folder, default="../shared/data")
     p.add_argument("--batch-size", type=int, default=64)
     args = p.parse_args()
     bs = args.batch_size

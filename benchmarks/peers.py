@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import WINDOWS, dist_version, normalize36, paused_training, read_labels, rss_kib, summarize  # noqa: E402
+from bench_common import (  # noqa: E402
+    WINDOWS,
+    data_folder,
+    dist_version,
+    normalize36,
+    paused_training,
+    read_labels,
+    rss_kib,
+    summarize,
+)
 
 logger = logging.getLogger("benchmarks.peers")
 
@@ -500,7 +509,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the requested tasks for one peer and print one JSON object on stdout."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("peer", choices=PEERS)
-    ap.add_argument("--data", type=Path, required=True, help="folder holding iiit5k_test/ and svt_test/")
+    ap.add_argument(
+        "--data", type=data_folder, required=True, help="folder holding iiit5k_test/ and svt_test/"
+    )
     ap.add_argument("--model", default=None, help="our model folder (peer 'ours' only)")
     ap.add_argument(
         "--tasks", default="accuracy,e2e", help="comma list of accuracy, e2e, model; or memory (ours, alone)"

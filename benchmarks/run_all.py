@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import (  # noqa: E402
     WINDOWS,
+    data_folder,
     dist_version,
     normalize36,
     paused_training,
@@ -536,7 +537,7 @@ def default_model() -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run every measurement and write the markdown (and a JSON copy of the raw numbers)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, required=True, help="folder with iiit5k_test/ and svt_test/")
+    ap.add_argument("--data", type=data_folder, required=True, help="folder with iiit5k_test/ and svt_test/")
     ap.add_argument("--model", default=None, help="our model folder (default: the shipped default model)")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
     ap.add_argument("--peers-python", default=PEERS_VENV_PYTHON, help="python of the peers' venv")
