@@ -160,6 +160,10 @@ def crnn_plugin(pretrained: bool = False, pretrained_backbone: bool = True, **kw
 def _wrap_predictor(original: Any) -> Any:
     @functools.wraps(original)
     def _predictor(arch: Any, pretrained: bool, **kwargs: Any) -> Any:
+        from .recognizer import Recognizer
+
+        if isinstance(arch, Recognizer):  # its PyTorch model; docTR does its own batching
+            arch = arch.model
         if isinstance(arch, CRNN):
             arch = DoctrCRNN(arch)
         return original(arch, pretrained, **kwargs)

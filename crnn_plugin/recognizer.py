@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +102,22 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+def _check_positive_int(name: str, value: object) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ValueError(f"{name} must be an integer >= 1 (or None), got {value!r}")
+
+
+def _is_single_input(images: object) -> bool:
+    """One image (a path, bytes, a PIL image, an (H, W[, C]) array) rather than a collection of them
+    (a list, tuple, generator, an (N, H, W[, C]) array...)."""
+    if isinstance(images, (str, bytes, bytearray, os.PathLike, Image.Image)):
+        return True
+    ndim = getattr(images, "ndim", None)  # numpy arrays: a batch has 4 dims (or 1, of paths)
+    if ndim is not None:
+        return ndim in (2, 3)
+    return not isinstance(images, Iterable)
+
+
 class Recognizer:
     """Recognise word crops of any width with a CRNN.
 
@@ -135,14 +151,12 @@ class Recognizer:
         rotate_tall: bool = True,
         batch_invariant: bool = True,
     ) -> None:
-        if batch_size is not None and batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
-        if workers is not None and workers < 1:
-            raise ValueError("workers must be >= 1")
+        for name, value in (("batch_size", batch_size), ("workers", workers), ("beam_width", beam_width)):
+            _check_positive_int(name, value)
         if backend not in ("auto", "torch", "onnx"):
             raise ValueError("backend must be 'auto', 'torch' or 'onnx'")
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        self.model = model.to(self.device).eval()  # in place, as nn.Module.to does
         # Mixed precision: fp16/bf16 autocast on CUDA; bf16 on CPUs with native bf16 (about 2x the
         # fp32 speed here, accuracy checked by benchmarks/). ``amp=False`` forces fp32.
         self.amp_dtype: torch.dtype | None = None
@@ -392,13 +406,17 @@ class Recognizer:
 
     def __call__(
         self,
-        images: ImageInput | Sequence[ImageInput],
+        images: ImageInput | Iterable[ImageInput],
         *,
         beam_width: int | None = None,
         errors: str = "return",
         lexicon: object = None,
     ) -> list[Prediction]:
-        """Recognise one input or a sequence of inputs; returns one :class:`Prediction` each.
+        """Recognise one input or a collection of inputs; returns one :class:`Prediction` each.
+
+        A collection is any iterable (list, tuple, generator...) or an ``(N, H, W[, C])`` array;
+        results come in its order. One input is a path, bytes, a PIL image or an ``(H, W[, C])``
+        array.
 
         ``errors="return"`` (default) reports an unreadable input in its own ``Prediction.error``
         and keeps every other result; ``errors="raise"`` raises the first :class:`ImageError`.
@@ -406,8 +424,9 @@ class Recognizer:
         """
         if errors not in ("return", "raise"):
             raise ValueError("errors must be 'return' or 'raise'")
-        single = not isinstance(images, (list, tuple))
-        items: Sequence[ImageInput] = [images] if single else images  # type: ignore[list-item,assignment]
+        _check_positive_int("beam_width", beam_width)
+        single = _is_single_input(images)
+        items: Sequence[ImageInput] = [images] if single else list(images)  # type: ignore[list-item,arg-type]
         if lexicon is not None:  # checked before any work; per-input lists follow the readable inputs
             from .lexicon import lexicons_for
 

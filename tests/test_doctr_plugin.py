@@ -26,7 +26,7 @@ from doctr.models.utils import add_whitelist, export_model_to_onnx  # noqa: E402
 from torch import nn  # noqa: E402
 
 import crnn_plugin  # noqa: E402
-from crnn_plugin import CRNN  # noqa: E402
+from crnn_plugin import CRNN, Recognizer  # noqa: E402
 from crnn_plugin.doctr_plugin import DoctrCRNN, register_doctr  # noqa: E402
 from crnn_plugin.hub import DEFAULT_MODEL, shipped_models  # noqa: E402
 
@@ -113,6 +113,9 @@ def test_instance_path_and_whitelist(tiny_model: CRNN) -> None:
     with add_whitelist(predictor, "0123456789"):
         preds = predictor(crops)
     assert all(set(t) <= set("0123456789") for t, _ in preds)
+    # a Recognizer is taken for its model, too
+    by_rec = recognition_predictor(Recognizer(tiny_model, device="cpu"))
+    assert [t for t, _ in by_rec(crops)] == [t for t, _ in predictor(crops)]
 
 
 def test_onnx_export_matches_pytorch(tiny_model: CRNN, tmp_path: Path) -> None:

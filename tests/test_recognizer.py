@@ -188,3 +188,18 @@ def test_shipped_model_reads_a_very_wide_crop() -> None:
     img = render_word(text, height=30, size=24)
     assert 800 < img.width * 32 / img.height < 1600
     assert Recognizer.from_pretrained(device="cpu")(img)[0].text == text
+
+
+def test_collections_of_any_kind_and_bad_counts(tiny_model: CRNN) -> None:
+    rec = Recognizer(tiny_model, device="cpu")
+    imgs = [render_word(w) for w in ("cat", "dog")]
+    ref = [p.text for p in rec(imgs)]
+    assert [p.text for p in rec(x for x in imgs)] == ref  # a generator
+    arrays = [np.asarray(im.resize((60, 32))) for im in imgs]
+    assert len(rec(np.stack(arrays))) == 2  # an (N, H, W, C) batch
+    assert len(rec(arrays[0])) == 1  # one (H, W, C) image
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="must be an integer >= 1"):
+            Recognizer(tiny_model, device="cpu", batch_size=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="beam_width must be an integer >= 1"):
+            rec(imgs, beam_width=bad)  # type: ignore[arg-type]
