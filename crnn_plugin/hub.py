@@ -109,6 +109,8 @@ def resolve_model_dir(
         raise WeightsError("empty model name: pass a folder, a shipped model name or a Hub repo id")
     path = Path(name).expanduser()
     if path.is_dir():
+        if revision is not None:
+            logger.warning("%s is a local folder: revision=%r is ignored", path, revision)
         return path
     shipped = shipped_models()
     if name in shipped:
