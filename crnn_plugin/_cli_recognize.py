@@ -358,7 +358,7 @@ class _PerImageLexicons:
         self.table: dict[str, Lexicon] = {}
         for key, words in read_lexicon_tsv(tsv).items():
             lex = Lexicon(words, name=f"{tsv}: entry {key!r}", min_ratio=min_ratio)
-            lex._usable(vocab)  # raises now, not mid-run, if no word can be written
+            lex.check_vocab(vocab)  # raises now, not mid-run, if no word can be written
             self.table[key] = lex
         self.hits = self.misses = 0
 

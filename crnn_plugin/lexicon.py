@@ -234,6 +234,11 @@ class Lexicon:
                 words.append(line)
         return cls(words, name=label, **kwargs)  # type: ignore[arg-type]
 
+    def check_vocab(self, vocab: str) -> None:
+        """Raise :class:`LexiconError` now if no word can be written with ``vocab`` (a model's
+        characters); words that use other characters are skipped with a warning."""
+        self._usable(vocab)
+
     def _usable(self, vocab: str) -> list[str]:
         """Matching keys spellable in ``vocab`` (words with other characters are skipped, logged)."""
         if vocab not in self._vocab_cache:
