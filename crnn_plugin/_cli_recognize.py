@@ -340,24 +340,24 @@ def _lexicon_lookup(args: argparse.Namespace, rec: Any) -> Any:
 
     if args.lexicon and args.lexicon_per_image:
         raise CRNNError("use either --lexicon or --lexicon-per-image, not both")
-    ratio = args.lexicon_min_ratio
+    ratio, delta = args.lexicon_min_ratio, args.lexicon_max_distance
     if args.lexicon:
-        lex = Lexicon.load(args.lexicon, min_ratio=ratio)
+        lex = Lexicon.load(args.lexicon, min_ratio=ratio, max_distance=delta)
         return lambda path: lex
-    return _PerImageLexicons(Path(args.lexicon_per_image), rec.config.vocab, ratio)
+    return _PerImageLexicons(Path(args.lexicon_per_image), rec.config.vocab, ratio, delta)
 
 
 class _PerImageLexicons:
     """path -> Lexicon from a ``path<TAB>w1,w2,...`` file; every entry is checked up front (errors
     name the file and the entry) and inputs without an entry are counted (read lexicon-free)."""
 
-    def __init__(self, tsv: Path, vocab: str, min_ratio: float | None) -> None:
+    def __init__(self, tsv: Path, vocab: str, min_ratio: float | None, max_distance: int = 3) -> None:
         from .lexicon import Lexicon, read_lexicon_tsv
 
         self.tsv = tsv
         self.table: dict[str, Lexicon] = {}
         for key, words in read_lexicon_tsv(tsv).items():
-            lex = Lexicon(words, name=f"{tsv}: entry {key!r}", min_ratio=min_ratio)
+            lex = Lexicon(words, name=f"{tsv}: entry {key!r}", min_ratio=min_ratio, max_distance=max_distance)
             lex.check_vocab(vocab)  # raises now, not mid-run, if no word can be written
             self.table[key] = lex
         self.hits = self.misses = 0

@@ -97,7 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="open-vocabulary lexicon: keep the lexicon-free reading unless the best word is at least "
         "R times as probable (default: closed, always a lexicon word)",
     )
-    r.add_argument("--beam-width", type=int, default=None, help="prefix beam search width")
+    r.add_argument(
+        "--lexicon-max-distance",
+        type=int,
+        default=3,
+        metavar="D",
+        help="lexicons over 1000 words: only words within D edits of the reading are scored (default 3)",
+    )
+    r.add_argument("--beam-width", type=int, default=None, help="prefix beam search width (no lexicon)")
     r.add_argument("--workers", type=int, default=None, help="decoding threads (default: min(8, cores))")
     _add_model_args(r)
 

@@ -34,6 +34,7 @@ __all__ = [
     "read_lexicon_tsv",
     "apply_lexicon",
     "lexicons_for",
+    "match_case",
     "SHIPPED_LEXICONS",
 ]
 
@@ -159,9 +160,17 @@ class Lexicon:
         exhaustive_max: int = 1000,
         search: str = "auto",
         min_ratio: float | None = None,
+        max_distance: int = 3,
     ) -> None:
         if search not in ("auto", "bktree", "scan"):
             raise ValueError("search must be 'auto', 'bktree' or 'scan'")
+        if isinstance(words, str):
+            raise LexiconError(f"{name or 'lexicon'}: pass a list of words, not one string")
+        if not isinstance(max_distance, int) or isinstance(max_distance, bool) or max_distance < 0:
+            raise LexiconError(
+                f"{name or 'lexicon'}: max_distance must be an integer >= 0, got {max_distance!r}"
+            )
+        self.max_distance = max_distance
         if min_ratio is not None and not (min_ratio >= 0.0 and math.isfinite(min_ratio)):
             raise LexiconError(
                 f"{name or 'lexicon'}: min_ratio must be a finite number >= 0, got {min_ratio}"
@@ -177,7 +186,9 @@ class Lexicon:
                 raise LexiconError(f"{self.name}: words must be strings, got {type(w).__name__}")
             w = w.strip()
             if w:
-                seen.setdefault(w if case_sensitive else w.lower(), w)
+                key = w if case_sensitive else w.lower()
+                if key not in seen or w == key:  # "may" over "May" when a list has both
+                    seen[key] = w
         if not seen:
             raise LexiconError(f"{self.name}: the lexicon is empty")
         self._keys = list(seen)  # matching keys (lower-cased unless case_sensitive)
@@ -331,9 +342,15 @@ class Lexicon:
         raw_text: str,
         vocab: str,
         *,
-        max_distance: int = 3,
+        max_distance: int | None = None,
     ) -> LexiconMatch:
         """Best word for one crop's ``(T, C)`` log-probabilities (blank last).
+
+        Lexicons of at most ``exhaustive_max`` words are scored whole (the paper's rule: the most
+        probable word, however far from the reading). Larger ones are first narrowed to the words
+        within ``max_distance`` (default: the lexicon's own, δ = 3) edits of ``raw_text``.
+        Case-insensitive lexicons return the word in the case pattern of ``raw_text`` (see
+        :func:`match_case`).
 
         Candidates are scored in order of an exact upper bound on ``p(word|y)``
         (``ctc.count_upper_bounds``) and scoring stops once no remaining bound can beat the best
@@ -345,7 +362,8 @@ class Lexicon:
             rows = {n: np.arange(len(b.words)) for n, b in buckets.items()}
         else:
             method = self._method(len(self._usable(vocab)))
-            rows = self._candidate_rows(raw_text, max_distance, vocab, method)
+            delta = self.max_distance if max_distance is None else max_distance
+            rows = self._candidate_rows(raw_text, delta, vocab, method)
         n_cands = sum(len(r) for r in rows.values())
         if n_cands == 0:
             return LexiconMatch(None, 0.0, 0, "none")
@@ -366,7 +384,34 @@ class Lexicon:
             start, chunk = start + chunk, chunk * 2
         if best_word is None:  # every candidate impossible (longer than the frames allow)
             return LexiconMatch(None, 0.0, n_cands, method, scored)
-        return LexiconMatch(self._spelling[best_word], math.exp(best), n_cands, method, scored)
+        word = self._spelling[best_word]
+        if not self.case_sensitive:
+            word = match_case(word, raw_text)
+        return LexiconMatch(word, math.exp(best), n_cands, method, scored)
+
+
+def match_case(word: str, reading: str) -> str:
+    """``word`` in the case the image shows, taken from the lexicon-free ``reading``: all upper,
+    all lower or capitalised like it; letter by letter for other patterns when both have the same
+    length; else as spelled in the lexicon.
+
+    >>> match_case("South", "SOUTH"), match_case("iphone", "iPhone"), match_case("May", "may")
+    ('SOUTH', 'iPhone', 'may')
+    """
+    letters = [c for c in reading if c.isalpha()]
+    if not letters:
+        return word
+    if all(c.isupper() for c in letters):
+        return word.upper()
+    if all(c.islower() for c in letters):
+        return word.lower()
+    if letters[0].isupper() and all(c.islower() for c in letters[1:]):
+        return word[:1].upper() + word[1:].lower()
+    if len(reading) == len(word):
+        return "".join(
+            w.upper() if r.isupper() else w.lower() if r.islower() else w for w, r in zip(word, reading)
+        )
+    return word
 
 
 def score_words(
@@ -434,9 +479,10 @@ def apply_lexicon(
     lexicon: Lexicon | Sequence[Lexicon | None] | str | os.PathLike[str],
     items: Sequence[object] = (),
     *,
-    max_distance: int = 3,
+    max_distance: int | None = None,
 ) -> list[Prediction]:
-    """Lexicon-based predictions for pre-processed crops (one lexicon for all, or one per crop)."""
+    """Lexicon-based predictions for pre-processed crops (one lexicon for all, or one per crop);
+    ``max_distance`` overrides each lexicon's own δ."""
     from .recognizer import Prediction
 
     if isinstance(lexicon, (str, os.PathLike)):
@@ -462,7 +508,12 @@ def apply_lexicon(
             )
             continue
         if m.word is None:
-            extra = {"lexicon": "no word within max_distance", "candidates": 0}
+            why = (
+                f"no word within max_distance {lex.max_distance if max_distance is None else max_distance}"
+                if m.method == "none"
+                else "no lexicon word fits the crop's frames"
+            )
+            extra = {"lexicon": why, "candidates": m.candidates}
         else:  # open vocabulary: the reading is far more probable than any word
             extra = {
                 "lexicon": f"lexicon-free reading kept (best word < min_ratio {lex.min_ratio:g} x)",

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crnn_plugin import CRNN, LexiconError, Recognizer, sequence_log_probs
-from crnn_plugin.lexicon import BKTree, Lexicon, read_lexicon_tsv
+from crnn_plugin.lexicon import BKTree, Lexicon, match_case, read_lexicon_tsv
 
 
 def ref_distance(a: str, b: str) -> int:
@@ -77,7 +77,7 @@ def test_pruned_search_returns_the_argmax_over_all_candidates(seed: int) -> None
     assert m.candidates == len(cands) and 1 <= m.scored <= m.candidates
 
 
-def test_large_lexicon_uses_search_and_keeps_spelling() -> None:
+def test_large_lexicon_uses_search_and_follows_the_readings_case() -> None:
     vocab = string.digits + string.ascii_letters
     lex = Lexicon(["Hello", "help", "World"] + [f"w{i:05d}" for i in range(3000)])
     # logits that spell "hello" in lower case
@@ -87,10 +87,31 @@ def test_large_lexicon_uses_search_and_keeps_spelling() -> None:
     for k, ch in enumerate("hello"):
         lp[2 * k + 1, vocab.index(ch)] = 5.0
     lp = lp.log_softmax(-1)
-    m = lex.match(lp, "hello", vocab)
-    assert m.word == "Hello" and m.method in ("scan", "bktree") and m.candidates >= 1
+    m = lex.match(lp, "hello", vocab)  # "Hello" in the lexicon, read in lower case
+    assert m.word == "hello" and m.method in ("scan", "bktree") and m.candidates >= 1
+    assert lex.match(lp, "hellO", vocab).word == "hellO"  # other patterns: letter by letter
     none = lex.match(lp, "zzzzzzzz", vocab, max_distance=1)
     assert none.word is None and none.method == "none"
+    # delta is the lexicon's own setting; "zzzzzzzz" is 8 edits from every word
+    assert Lexicon(lex.words, max_distance=1).match(lp, "zzzzzzzz", vocab).method == "none"
+    assert Lexicon(lex.words, max_distance=8).match(lp, "zzzzzzzz", vocab).candidates >= 1
+    with pytest.raises(LexiconError, match="max_distance must be an integer >= 0"):
+        Lexicon(["a"], max_distance=-1)
+    with pytest.raises(LexiconError, match="pass a list of words, not one string"):
+        Lexicon("hello")
+
+
+def test_match_case() -> None:
+    assert match_case("South", "SOUTH") == "SOUTH"
+    assert match_case("May", "may") == "may"
+    assert match_case("london", "Londn") == "London"
+    assert match_case("iphone", "iPhone") == "iPhone"
+    assert match_case("McDonald", "mcDonalds") == "McDonald"  # mixed, other length: as spelled
+    assert match_case("Hello", "2024") == "Hello"  # no letters read
+
+
+def test_a_list_with_both_spellings_keeps_the_lower_case_one() -> None:
+    assert Lexicon(["May", "may", "June"]).words == ["may", "June"]
 
 
 def test_case_insensitive_scoring_sums_case_variants() -> None:
@@ -98,7 +119,7 @@ def test_case_insensitive_scoring_sums_case_variants() -> None:
     lp = torch.tensor([[0.3, 0.3, 0.4]]).log()  # one frame: a, A, blank
     lex = Lexicon(["A", "b"])
     m = lex.match(lp, "a", vocab)
-    assert m.word == "A" and m.probability == pytest.approx(0.6)
+    assert m.word == "a" and m.probability == pytest.approx(0.6)  # both cases, in the reading's case
     assert Lexicon(["A"], case_sensitive=True).match(lp, "a", vocab).probability == pytest.approx(0.3)
 
 
