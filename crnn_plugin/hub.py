@@ -80,6 +80,8 @@ def save_pretrained(model: CRNN, save_directory: str | Path, *, model_card: str 
     model.config.save(out / CONFIG_NAME)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out / WEIGHTS_NAME), metadata={"format": "pt", "arch": model.config.arch})
+    # safetensors writes 0600: give the weights the mode config.json got from the umask
+    os.chmod(out / WEIGHTS_NAME, (out / CONFIG_NAME).stat().st_mode & 0o777)
     card = model_card if model_card is not None else default_model_card(model.config)
     (out / MODEL_CARD_NAME).write_text(card, encoding="utf-8")
     return out

@@ -31,6 +31,12 @@ def test_round_trip_is_bit_exact(tiny_model: CRNN, tmp_path: Path) -> None:
     assert torch.equal(tiny_model(x), loaded(x))
 
 
+def test_saved_files_share_one_mode(tiny_model: CRNN, tmp_path: Path) -> None:
+    out = save_pretrained(tiny_model, tmp_path / "m")
+    modes = {f.name: f.stat().st_mode & 0o777 for f in out.iterdir()}
+    assert len(set(modes.values())) == 1, modes  # safetensors alone would write 0600
+
+
 def test_safetensors_header(tiny_model: CRNN, tmp_path: Path) -> None:
     save_pretrained(tiny_model, tmp_path)
     raw = (tmp_path / "model.safetensors").read_bytes()
