@@ -145,6 +145,8 @@ def evaluate_folder(
     themselves if they contain lower-case letters. ``lexicons`` may name ``"per-image"`` (uses the
     folder's ``lexicon50.tsv``) or any lexicon accepted by the recognizer; with ``min_ratio`` each
     is also scored open-vocabulary (row ``"NAME, open R"``, see :class:`~crnn_plugin.Lexicon`).
+    With ``keep_predictions``, each row has the lexicon-free reading and ``lexicon``: the reading
+    under each lexicon row.
     """
     data = read_labelled(folder, limit=limit)
     root, labels = data.root, data.labels
@@ -157,6 +159,7 @@ def evaluate_folder(
     if data.cs_labels is not None:
         ok_cs = sum(p.text == lab for p, lab in zip(preds, data.cs_labels)) / max(n, 1)
     res = EvalResult(root.name, n, ok36 / max(n, 1), ok_cs, seconds)
+    by_lexicon: dict[str, list[str]] = {}
     for lex in lexicons:
         if lex == "per-image" and not (root / "lexicon50.tsv").is_file():
             continue  # this folder has no per-image lexicons: shown as "-"
@@ -166,6 +169,7 @@ def evaluate_folder(
             res.acc36_lexicon[key] = sum(
                 normalize36(p.text) == normalize36(lab) for p, lab in zip(lex_preds, labels)
             ) / max(n, 1)
+            by_lexicon[key] = [p.text for p in lex_preds]
     if keep_predictions:
         res.predictions = [
             {
@@ -174,8 +178,9 @@ def evaluate_folder(
                 "text": p.text,
                 "confidence": round(p.confidence, 4),
                 **({"error": p.error} if p.error else {}),
+                **({"lexicon": {k: texts[i] for k, texts in by_lexicon.items()}} if by_lexicon else {}),
             }
-            for name, p, lab in zip(data.names, preds, labels)
+            for i, (name, p, lab) in enumerate(zip(data.names, preds, labels))
         ]
     return res
 

@@ -117,3 +117,16 @@ def test_unreadable_benchmarks_raise_dataset_error(tmp_path: Path) -> None:
     (bad_json / "labels.json").write_text("{not json")
     with pytest.raises(DatasetError, match="bad_json: cannot read the labels"):
         read_labelled(bad_json)
+
+
+def test_predictions_carry_the_lexicon_readings(tmp_path: Path, shipped: Recognizer) -> None:
+    folder = make_tsv_folder(tmp_path / "ev", WORDS[:3])
+    words = tmp_path / "words.txt"
+    words.write_text("cab\ndot\nbard\n")
+    res = evaluate_folder(shipped, folder, lexicons=[str(words)], min_ratio=0.01, keep_predictions=True)
+    closed, open_ = str(words), f"{words}, open 0.01"
+    assert set(res.acc36_lexicon) == {closed, open_}
+    for row in res.predictions:
+        lex = row["lexicon"]
+        assert isinstance(lex, dict) and lex[closed].lower() in ("cab", "dot", "bard")  # "Bird" -> "Bard"
+        assert lex[open_].lower() in ("cab", "dot", "bard") or lex[open_] == row["text"]
