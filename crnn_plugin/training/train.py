@@ -488,8 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--set",
         action="append",
         default=[],
-        metavar="KEY=JSON",
-        help="override any config key, e.g. --set lr=5e-4 --set workers=4",
+        metavar="KEY=VALUE",
+        help="override any config key; VALUE is JSON or a bare string: --set lr=5e-4 --set out_dir=/tmp/run",
     )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
