@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterable, Iterator
@@ -151,38 +152,54 @@ def done_paths(path: Path, fmt: str) -> set[str]:
     """Paths already read in an output file, for ``--resume``.
 
     A torn last line (killed run) is cut off first, and rows of inputs that could not be read are
-    dropped from the file (rewritten atomically), so that a resumed run tries those inputs again.
+    dropped from the file (rewritten in place, atomically), so that a resumed run tries those
+    inputs again. Paths may contain any character (CSV quoting is honoured).
     """
     if not path.exists():
         return set()
     data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        data = data[: data.rfind(b"\n") + 1]
-    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+    cut = data if not data or data.endswith(b"\n") else data[: data.rfind(b"\n") + 1]
+    text = cut.decode("utf-8", errors="replace")
     done: set[str] = set()
-    keep: list[str] = []
-    for i, line in enumerate(lines):
-        if fmt == "jsonl":
+    failed = 0
+    if fmt == "jsonl":
+        keep = []
+        for line in text.splitlines(keepends=True):
             try:
                 row = json.loads(line)
-                p, failed = row["path"], bool(row.get("error"))
+                p, bad = row["path"], bool(row.get("error"))
             except (json.JSONDecodeError, KeyError, TypeError):
                 keep.append(line)
                 continue
-        else:
-            fields = next(csv.reader([line], delimiter="," if fmt == "csv" else "\t"), [])
-            if not fields or (i == 0 and fields == FIELDS):
+            failed += bad
+            if not bad:
+                done.add(p)
                 keep.append(line)
+        new = "".join(keep)
+    else:
+        delim = "," if fmt == "csv" else "\t"
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+        kept = []
+        for i, row in enumerate(rows):
+            if i == 0 and row == FIELDS:
+                kept.append(row)
                 continue
-            p, failed = fields[0], len(fields) > 3 and bool(fields[3])
-        if not failed:
-            done.add(p)
-            keep.append(line)
-    new = "".join(keep).encode("utf-8")
-    if new != path.read_bytes():
-        tmp = path.with_name(path.name + ".resume-tmp")
-        tmp.write_bytes(new)
-        os.replace(tmp, path)
+            if not row:
+                continue
+            bad = len(row) > 3 and bool(row[3])
+            failed += bad
+            if not bad:
+                done.add(row[0])
+                kept.append(row)
+        buf = io.StringIO()
+        csv.writer(buf, delimiter=delim, lineterminator="\n").writerows(kept)
+        new = buf.getvalue()
+    if failed or cut != data:  # only then: a file that needs no repair is left byte for byte
+        target = path.resolve()  # through a symlink, to the file itself
+        tmp = target.with_name(target.name + ".resume-tmp")
+        tmp.write_text(new, encoding="utf-8")
+        shutil.copymode(target, tmp)
+        os.replace(tmp, target)
     return done
 
 

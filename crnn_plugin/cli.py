@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -206,9 +207,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         print("crnn-plugin: error: --limit must be >= 1", file=sys.stderr)
         return EXIT_USAGE
-    if args.predictions:  # found unwritable now, not after the whole evaluation
+    if args.predictions:  # found unwritable now, not after the whole evaluation (nor emptied)
         try:
-            open(args.predictions, "w").close()
+            existed = os.path.exists(args.predictions)
+            open(args.predictions, "a").close()
+            if not existed:
+                os.unlink(args.predictions)
         except OSError as e:
             print(f"crnn-plugin: error: cannot write {args.predictions}: {e.strerror or e}", file=sys.stderr)
             return EXIT_USAGE

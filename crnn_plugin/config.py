@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,21 @@ class CRNNConfig:
     docs: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
+        for key in ("conv_channels", "mean", "std"):  # lists are fine in Python too
+            if isinstance(getattr(self, key), list):
+                object.__setattr__(self, key, tuple(getattr(self, key)))
         self._check_types()
+        # numpy integers pass the checks; torch's layers want Python ints
+        for key in (
+            "input_height",
+            "in_channels",
+            "hidden_size",
+            "num_lstm_layers",
+            "min_width",
+            "max_width",
+        ):
+            object.__setattr__(self, key, int(getattr(self, key)))
+        object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
         if len(self.conv_channels) != 7:
             raise ConfigError(f"conv_channels needs 7 widths, got {len(self.conv_channels)}")
         if self.input_height != 32:
@@ -59,10 +74,10 @@ class CRNNConfig:
         """JSON gives any type: refuse what the model cannot be built from, naming the key."""
 
         def is_int(v: object) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool)
+            return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
         def is_num(v: object) -> bool:
-            return isinstance(v, (int, float)) and not isinstance(v, bool)
+            return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
         def bad(key: str, want: str) -> ConfigError:
             v = getattr(self, key)

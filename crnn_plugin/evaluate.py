@@ -78,18 +78,23 @@ def read_labelled(folder: str | Path, *, limit: int | None = None) -> LabelledSe
     raise DatasetError(f"{root}: {what}")
 
 
-def _with_cs(root: Path, names: list[str], inputs: list, labels: list[str]) -> LabelledSet:
-    has_lower = any(c.islower() for lab in labels for c in lab)
+def _with_cs(
+    root: Path, names: list[str], inputs: list, labels: list[str], all_labels: list[str]
+) -> LabelledSet:
+    """The labels are case-sensitive when any label of the whole benchmark (not only of the first
+    ``limit``) has a lower-case letter."""
+    has_lower = any(c.islower() for lab in all_labels for c in lab)
     return LabelledSet(root, names, inputs, labels, list(labels) if has_lower else None)
 
 
 def _read_tsv(root: Path, limit: int | None) -> LabelledSet:
     from .training.datasets import read_labels_tsv
 
-    rows = read_labels_tsv(root / "labels.tsv")[:limit]
+    all_rows = read_labels_tsv(root / "labels.tsv")
+    rows = all_rows[:limit]
     names = [rel for rel, _ in rows]
-    data = _with_cs(root, names, [root / rel for rel in names], [lab for _, lab in rows])
-    cs = _case_sensitive_labels(root, rows)
+    data = _with_cs(root, names, [root / rel for rel in names], [lab for _, lab in rows], [])
+    cs = _case_sensitive_labels(root, rows, all_rows)
     data.cs_labels = None if cs is None else [cs[rel] for rel in names]
     return data
 
@@ -100,7 +105,8 @@ def _read_doctr(root: Path, limit: int | None) -> LabelledSet:
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise DatasetError(f"{root / 'labels.json'}: expected an object of file name -> label")
     names = sorted(table)[:limit]
-    return _with_cs(root, names, [root / "images" / n for n in names], [table[n] for n in names])
+    labels = [table[n] for n in names]
+    return _with_cs(root, names, [root / "images" / n for n in names], labels, list(table.values()))
 
 
 def _read_lmdb(root: Path, limit: int | None) -> LabelledSet:
@@ -117,17 +123,21 @@ def _read_lmdb(root: Path, limit: int | None) -> LabelledSet:
     try:
         with env.begin() as txn:
             n = int(txn.get(b"num-samples") or b"0")
-            names, inputs, labels = [], [], []
-            for i in range(1, (n if limit is None else min(n, limit)) + 1):
-                image, label = txn.get(b"image-%09d" % i), txn.get(b"label-%09d" % i)
+            names, inputs, all_labels = [], [], []
+            for i in range(1, n + 1):
+                label = txn.get(b"label-%09d" % i)
+                image = txn.get(b"image-%09d" % i) if limit is None or i <= limit else b""
                 if image is None or label is None:
                     raise DatasetError(f"{root}: num-samples is {n} but sample {i} has no image or label")
-                names.append(f"image-{i:09d}")
-                inputs.append(bytes(image))
-                labels.append(label.decode("utf-8"))
+                all_labels.append(label.decode("utf-8"))
+                if limit is None or i <= limit:
+                    names.append(f"image-{i:09d}")
+                    inputs.append(bytes(image))
+    except lmdb.Error as e:
+        raise DatasetError(f"{root}: cannot read the LMDB: {e}") from e
     finally:
         env.close()
-    return _with_cs(root, names, inputs, labels)
+    return _with_cs(root, names, inputs, all_labels[: len(names)], all_labels)
 
 
 def evaluate_folder(
@@ -173,19 +183,21 @@ def evaluate_folder(
     if keep_predictions:
         res.predictions = [
             {
-                "path": str(root / name),
+                "path": str(x) if isinstance(x, Path) else f"{root}:{name}",
                 "label": lab,
                 "text": p.text,
                 "confidence": round(p.confidence, 4),
                 **({"error": p.error} if p.error else {}),
                 **({"lexicon": {k: texts[i] for k, texts in by_lexicon.items()}} if by_lexicon else {}),
             }
-            for i, (name, p, lab) in enumerate(zip(data.names, preds, labels))
+            for i, (name, x, p, lab) in enumerate(zip(data.names, data.inputs, preds, labels))
         ]
     return res
 
 
-def _case_sensitive_labels(root: Path, rows: list[tuple[str, str]]) -> dict[str, str] | None:
+def _case_sensitive_labels(
+    root: Path, rows: list[tuple[str, str]], all_rows: list[tuple[str, str]]
+) -> dict[str, str] | None:
     """Case-sensitive label of every crop in ``rows``, matched by path, or None when there are none.
 
     From ``labels_casesensitive.tsv`` when present (its order need not match ``labels.tsv``), else
@@ -195,7 +207,7 @@ def _case_sensitive_labels(root: Path, rows: list[tuple[str, str]]) -> dict[str,
 
     cs_path = root / "labels_casesensitive.tsv"
     if not cs_path.is_file():
-        return dict(rows) if any(c.islower() for _, lab in rows for c in lab) else None
+        return dict(rows) if any(c.islower() for _, lab in all_rows for c in lab) else None
     table = dict(read_labels_tsv(cs_path))
     missing = [rel for rel, _ in rows if rel not in table]
     if missing:

@@ -209,7 +209,7 @@ def _check_state(model: CRNN, state: dict[str, torch.Tensor], w_path: Path, cfg_
     dtypes = sorted(  # an integer tensor would be copied into a float parameter without a word
         f"{k}: file {state[k].dtype} vs model {expected[k].dtype}"
         for k in set(state) & set(expected)
-        if expected[k].is_floating_point() != state[k].is_floating_point()
+        if expected[k].is_floating_point() and not state[k].is_floating_point()
     )
     problems = []
     if missing:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -166,11 +167,15 @@ class Lexicon:
             raise ValueError("search must be 'auto', 'bktree' or 'scan'")
         if isinstance(words, str):
             raise LexiconError(f"{name or 'lexicon'}: pass a list of words, not one string")
-        if not isinstance(max_distance, int) or isinstance(max_distance, bool) or max_distance < 0:
+        try:  # ints and numpy integers
+            delta = -1 if isinstance(max_distance, bool) else operator.index(max_distance)
+        except TypeError:
+            delta = -1
+        if delta < 0:
             raise LexiconError(
                 f"{name or 'lexicon'}: max_distance must be an integer >= 0, got {max_distance!r}"
             )
-        self.max_distance = max_distance
+        self.max_distance = delta
         if min_ratio is not None and not (min_ratio >= 0.0 and math.isfinite(min_ratio)):
             raise LexiconError(
                 f"{name or 'lexicon'}: min_ratio must be a finite number >= 0, got {min_ratio}"
@@ -406,7 +411,8 @@ def match_case(word: str, reading: str) -> str:
     if all(c.islower() for c in letters):
         return word.lower()
     if letters[0].isupper() and all(c.islower() for c in letters[1:]):
-        return word[:1].upper() + word[1:].lower()
+        first = next((i for i, c in enumerate(word) if c.isalpha()), 0)  # "(Hello", "'Tis", "3Rd"
+        return word[:first] + word[first : first + 1].upper() + word[first + 1 :].lower()
     if len(reading) == len(word):
         return "".join(
             w.upper() if r.isupper() else w.lower() if r.islower() else w for w, r in zip(word, reading)

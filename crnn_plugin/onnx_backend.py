@@ -45,10 +45,11 @@ def onnxruntime_available() -> bool:
 _NOT_IN_GRAPH = ("min_width", "max_width")
 
 
-def weights_digest(model: CRNN) -> str:
+def weights_digest(model: CRNN, *, legacy: bool = False) -> str:
     """SHA-256 over the model's config (but the width bounds of the resize) and float32 state dict
-    (names, shapes and values)."""
-    cfg = {k: v for k, v in model.config.to_dict().items() if k not in _NOT_IN_GRAPH}
+    (names, shapes and values). ``legacy=True``: the digest of exports made before 2026-11-26,
+    which also covered the width bounds (still accepted, so that those exports keep working)."""
+    cfg = {k: v for k, v in model.config.to_dict().items() if legacy or k not in _NOT_IN_GRAPH}
     h = hashlib.sha256(repr(sorted(cfg.items())).encode())
     for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach().cpu()
@@ -179,7 +180,7 @@ class OnnxRunner:
         except Exception as e:  # onnxruntime raises its own untyped errors for bad files
             raise WeightsError(f"{self.path}: not a loadable ONNX model ({e})") from e
         meta = self.session.get_modelmeta().custom_metadata_map
-        if meta.get(_DIGEST_KEY) != weights_digest(model):
+        if meta.get(_DIGEST_KEY) not in (weights_digest(model), weights_digest(model, legacy=True)):
             raise WeightsError(
                 f"{self.path} was not exported from these weights (digest mismatch); "
                 "re-export it with scripts/export_onnx.py"

@@ -31,7 +31,7 @@ def load_image(item: ImageInput, *, name: str | None = None) -> Image.Image:
     - paths and ``bytes``: decoded with Pillow, EXIF orientation applied;
     - numpy arrays: ``(H, W)`` grey, ``(H, W, 1)``, ``(H, W, 3)`` **RGB** or ``(H, W, 4)`` RGBA;
       ``uint8``, ``uint16`` (scaled by 1/257), other integers in ``0..255``, ``bool``, or floats
-      in ``[0, 1]`` (scaled by 255; arrays with values above 1 are taken as ``0..255``);
+      in ``[0, 1]`` (scaled by 255; arrays with values above 1.5 are taken as ``0..255``);
     - PIL images of any mode (see :func:`to_rgb`).
 
     Raises :class:`ImageError` naming the input for unreadable, empty or 0-pixel images.
@@ -106,7 +106,8 @@ def _from_array(arr: np.ndarray, label: str) -> Image.Image:
     elif np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise ImageError(f"{label}: array contains NaN or infinity")
-        scale = 255.0 if arr.max(initial=0.0) <= 1.0 else 1.0  # [0, 1], or 0-255 as from OpenCV
+        # [0, 1] (up to 1.5: resampling overshoots), else 0..255 as from OpenCV arithmetic
+        scale = 255.0 if arr.max(initial=0.0) <= 1.5 else 1.0
         arr = (np.clip(arr * scale, 0.0, 255.0)).round().astype(np.uint8)
     elif np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.uint8:
         lo, hi = int(arr.min(initial=0)), int(arr.max(initial=0))

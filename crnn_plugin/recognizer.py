@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import numbers
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -99,22 +100,30 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
             raise DeviceError(f"device {device!r} requested but CUDA is not available")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise DeviceError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif dev.type != "cpu":  # mps, xpu, meta...: can it hold a tensor here?
+        try:
+            torch.zeros(1, device=dev).cpu()
+        except Exception as e:  # noqa: BLE001 - each backend fails with its own type
+            why = (str(e).strip().splitlines() or [""])[0][:160]  # backends print whole dispatch tables
+            raise DeviceError(f"device {device!r} is not usable here ({type(e).__name__}: {why})") from e
     return dev
 
 
 def _check_positive_int(name: str, value: object) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+    if value is not None and (
+        not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1
+    ):
         raise ValueError(f"{name} must be an integer >= 1 (or None), got {value!r}")
 
 
 def _is_single_input(images: object) -> bool:
-    """One image (a path, bytes, a PIL image, an (H, W[, C]) array) rather than a collection of them
-    (a list, tuple, generator, an (N, H, W[, C]) array...)."""
+    """One image (a path, bytes, a PIL image, an ``(H, W)`` or ``(H, W, 1|3|4)`` array) rather than
+    a collection of them (a list, tuple, generator, an ``(N, H, W[, C])`` array...)."""
     if isinstance(images, (str, bytes, bytearray, os.PathLike, Image.Image)):
         return True
-    ndim = getattr(images, "ndim", None)  # numpy arrays: a batch has 4 dims (or 1, of paths)
-    if ndim is not None:
-        return ndim in (2, 3)
+    shape = getattr(images, "shape", None)  # arrays: one image, or a batch along the first axis
+    if shape is not None:
+        return len(shape) == 2 or (len(shape) == 3 and shape[-1] in (1, 3, 4))
     return not isinstance(images, Iterable)
 
 

@@ -378,3 +378,26 @@ def test_nothing_found_json_suffix_and_fp32_onnx_are_said(
     assert json.loads((tmp_path / "out.json").read_text().splitlines()[0])["path"] == str(img)
     code, _, err = run_cli(["recognize", str(img), *m, "--fp32", "--backend", "onnx"], capsys)
     assert code == EXIT_USAGE and "cannot be combined with --backend onnx" in err
+
+
+def test_resume_with_newlines_in_csv_paths(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    render_word("ok").save(folder / "good\nname.png")
+    (folder / "bad\nname.png").write_bytes(b"")
+    out = tmp_path / "out.csv"
+    args = ["recognize", str(folder), "--model", str(model_dir), "-o", str(out)]
+    assert run_cli(args, capsys)[0] == EXIT_SOME_FAILED
+    render_word("ok").save(folder / "bad\nname.png")
+    assert run_cli([*args, "--resume"], capsys)[0] == EXIT_OK
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert sorted(r["path"] for r in rows) == sorted(
+        str(folder / n) for n in ("good\nname.png", "bad\nname.png")
+    )
+    assert not any(r["error"] for r in rows)
+    before = out.read_bytes()
+    assert (
+        run_cli([*args, "--resume"], capsys)[0] == EXIT_OK and out.read_bytes() == before
+    )  # nothing to redo

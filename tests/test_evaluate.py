@@ -95,6 +95,8 @@ def test_doctr_and_lmdb_layouts_score_like_labels_tsv(tmp_path: Path, shipped: R
         res = evaluate_folder(shipped, other, keep_predictions=True)
         assert (res.n, res.acc36, res.acc_cs) == (tsv.n, tsv.acc36, tsv.acc_cs), other
         assert [p["text"] for p in res.predictions] == [p["text"] for p in tsv.predictions]
+        if other.name == "doctr":  # predictions name the real image files
+            assert all(Path(str(p["path"])).is_file() for p in res.predictions)
     assert read_labelled(folder, limit=3).names == ["img/0.png", "img/1.png", "img/2.png"]
 
 
@@ -130,3 +132,13 @@ def test_predictions_carry_the_lexicon_readings(tmp_path: Path, shipped: Recogni
         lex = row["lexicon"]
         assert isinstance(lex, dict) and lex[closed].lower() in ("cab", "dot", "bard")  # "Bird" -> "Bard"
         assert lex[open_].lower() in ("cab", "dot", "bard") or lex[open_] == row["text"]
+
+
+def test_limit_keeps_the_whole_benchmarks_case_and_paths_are_real_files(tmp_path: Path) -> None:
+    folder = make_tsv_folder(tmp_path / "tsv", ["THE", "DOOR", "door"])
+    assert read_labelled(folder, limit=2).cs_labels == ["THE", "DOOR"]  # "door" makes it case-sensitive
+    doctr = _as_doctr_and_lmdb(folder, 3, tmp_path)
+    for other in doctr:
+        assert read_labelled(other, limit=2).cs_labels == ["THE", "DOOR"], other
+    data = read_labelled(doctr[0])
+    assert all(isinstance(x, Path) and x.is_file() for x in data.inputs)

@@ -126,6 +126,8 @@ def test_config_without_vocab_and_weights_of_another_dtype(tiny_model: CRNN, tmp
         str(tmp_path / "model.safetensors"),
     )
     from_pretrained(tmp_path)  # float16 is a float: converted on load
+    save_file({k: v.half() for k, v in state.items()}, str(tmp_path / "model.safetensors"))
+    from_pretrained(tmp_path)  # cast wholesale: BatchNorm's int64 step counter too, harmless
     save_file({k: v.long() for k, v in state.items()}, str(tmp_path / "model.safetensors"))
     with pytest.raises(WeightsError, match=r"dtype mismatches.*file torch\.int64 vs model torch\.float32"):
         from_pretrained(tmp_path)

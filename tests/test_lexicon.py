@@ -108,6 +108,7 @@ def test_match_case() -> None:
     assert match_case("iphone", "iPhone") == "iPhone"
     assert match_case("McDonald", "mcDonalds") == "McDonald"  # mixed, other length: as spelled
     assert match_case("Hello", "2024") == "Hello"  # no letters read
+    assert match_case("3rd", "3Rd") == "3Rd" and match_case("(hello", "(Hello") == "(Hello"
 
 
 def test_a_list_with_both_spellings_keeps_the_lower_case_one() -> None:

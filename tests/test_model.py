@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
 
@@ -84,3 +87,10 @@ def test_config_validation() -> None:
         CRNNConfig.from_dict({"arch": "x", "colour": 1})
     with pytest.raises(ConfigError, match="duplicates"):
         CRNNConfig(vocab="aab")
+
+
+def test_config_accepts_lists_and_numpy_integers() -> None:
+    """Python callers pass lists and numpy integers where config.json gives lists and ints."""
+    base = PRESETS["crnn_small"]
+    cfg = dataclasses.replace(base, mean=[0.5, 0.5, 0.5], hidden_size=np.int64(64))  # type: ignore[arg-type]
+    assert cfg.mean == (0.5, 0.5, 0.5) and CRNN(cfg).config.hidden_size == 64

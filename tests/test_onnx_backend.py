@@ -49,6 +49,17 @@ def test_digest_tracks_weights(tiny_model: CRNN, tmp_path: Path) -> None:
     same_weights = CRNN(shifted).eval()
     same_weights.load_state_dict(tiny_model.state_dict())
     assert weights_digest(same_weights) != weights_digest(tiny_model)
+    # exports made before the width bounds left the digest still load
+    import onnx
+
+    proto = onnx.load(str(path))
+    for entry in proto.metadata_props:
+        if entry.key == "crnn_plugin.weights_sha256":
+            entry.value = weights_digest(tiny_model, legacy=True)
+    onnx.save(proto, str(path))
+    OnnxRunner(path, tiny_model)
+    with pytest.raises(WeightsError, match="digest mismatch"):
+        OnnxRunner(path, wider)  # the legacy digest covers the width bounds
 
 
 @pytest.fixture(scope="module")

@@ -122,6 +122,8 @@ def test_device_resolution(tiny_model: CRNN) -> None:
             Recognizer(tiny_model, device=f"cuda:{torch.cuda.device_count()}")
     with pytest.raises(DeviceError, match="'tpu': not a device torch knows"):
         Recognizer(tiny_model, device="tpu")
+    with pytest.raises(DeviceError, match="'meta' is not usable here"):
+        Recognizer(tiny_model, device="meta")
 
 
 @pytest.mark.gpu
@@ -198,6 +200,9 @@ def test_collections_of_any_kind_and_bad_counts(tiny_model: CRNN) -> None:
     arrays = [np.asarray(im.resize((60, 32))) for im in imgs]
     assert len(rec(np.stack(arrays))) == 2  # an (N, H, W, C) batch
     assert len(rec(arrays[0])) == 1  # one (H, W, C) image
+    grey = np.stack([a.mean(-1).astype(np.uint8) for a in arrays])
+    assert [p.text for p in rec(grey)] == [p.text for p in rec(list(grey))]  # an (N, H, W) batch
+    assert Recognizer(tiny_model, device="cpu", batch_size=np.int64(8)).batch_size == 8  # type: ignore[arg-type]
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="must be an integer >= 1"):
             Recognizer(tiny_model, device="cpu", batch_size=bad)  # type: ignore[arg-type]

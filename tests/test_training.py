@@ -163,6 +163,8 @@ def test_train_cli_reports_bad_configs_in_one_line(
         ({"sources": [{"kind": "folder", "path": "nowhere"}]}, "data source 'nowhere' not found"),
         ({"val_dirs": ["missing_val"]}, "val_dirs entry 'missing_val' not found"),
         ({"arch": "resnet"}, "unknown arch 'resnet'"),
+        ({"val_dirs": "data/x"}, "val_dirs must be a list of folders"),
+        ({"out_dir": 2024}, "out_dir must be a string"),
     ]
     for change, message in cases:
         cfg.write_text(json.dumps({**good, **change}))

@@ -125,9 +125,25 @@ class TrainConfig:
         Relative paths are resolved against the current directory.
         """
         self.model_config()
+        for key in ("out_dir",):
+            if not isinstance(getattr(self, key), str):
+                raise ValueError(
+                    f"{key} must be a string, got {getattr(self, key)!r} (--set '{key}=\"...\"')"
+                )
+        if not isinstance(self.val_dirs, list) or not all(isinstance(d, str) for d in self.val_dirs):
+            raise ValueError(f"val_dirs must be a list of folders, got {self.val_dirs!r}")
         for src in self.sources:
             if src.kind != "synth" and src.path and not Path(src.path).exists():
                 raise FileNotFoundError(f"data source {src.path!r} not found (from {Path.cwd()})")
+            if (
+                src.kind != "synth"
+                and src.path
+                and src.labels
+                and not (Path(src.path) / src.labels).is_file()
+            ):
+                raise FileNotFoundError(f"labels file {src.labels!r} not found in {src.path!r}")
+            if src.words_file and not Path(src.words_file).is_file():
+                raise FileNotFoundError(f"words_file {src.words_file!r} not found (from {Path.cwd()})")
             for d in src.font_dirs or []:
                 if not Path(d).is_dir():
                     raise FileNotFoundError(f"font_dirs entry {d!r} is not a folder (from {Path.cwd()})")
