@@ -94,8 +94,9 @@ def best_path(logits: torch.Tensor, tokenizer: Tokenizer) -> list[Decoded]:
     """
     if logits.shape[0] == 0:
         return []
-    probs = logits.float().softmax(-1)
-    best_p, best = probs.max(-1)  # (N, T)
+    log_probs = logits.float().log_softmax(-1)  # one normalisation serves the path and the score
+    best_lp, best = log_probs.max(-1)  # (N, T)
+    best_p = best_lp.exp()
     blank = logits.shape[-1] - 1
     best_c, best_pc = best.cpu().tolist(), best_p.cpu().tolist()
     labels: list[list[int]] = []
@@ -114,7 +115,7 @@ def best_path(logits: torch.Tensor, tokenizer: Tokenizer) -> list[Decoded]:
             prev = idx
         labels.append(lab)
         char_confs.append(conf)
-    seq_lp = sequence_log_probs(logits.float().log_softmax(-1), labels)
+    seq_lp = sequence_log_probs(log_probs, labels)
     return [
         Decoded(tokenizer.decode(lab), float(min(1.0, math.exp(s))), tuple(conf))
         for lab, conf, s in zip(labels, char_confs, seq_lp.cpu().tolist())
