@@ -158,13 +158,14 @@ def done_paths(path: Path, fmt: str) -> set[str]:
     if not path.exists():
         return set()
     data = path.read_bytes()
-    cut = data if not data or data.endswith(b"\n") else data[: data.rfind(b"\n") + 1]
-    text = cut.decode("utf-8", errors="replace")
+    torn = bool(data) and not data.endswith(b"\n")  # the last record was cut off mid-write
+    text = data.decode("utf-8", errors="replace")
     done: set[str] = set()
     failed = 0
     if fmt == "jsonl":
         keep = []
-        for line in text.splitlines(keepends=True):
+        lines = text.split("\n")[:-1]  # "\n" only: JSON leaves U+2028 and friends unescaped
+        for line in (x + "\n" for x in lines):
             try:
                 row = json.loads(line)
                 p, bad = row["path"], bool(row.get("error"))
@@ -179,6 +180,8 @@ def done_paths(path: Path, fmt: str) -> set[str]:
     else:
         delim = "," if fmt == "csv" else "\t"
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+        if torn and rows:  # a torn record may hold quoted newlines: drop it whole
+            rows.pop()
         kept = []
         for i, row in enumerate(rows):
             if i == 0 and row == FIELDS:
@@ -194,7 +197,7 @@ def done_paths(path: Path, fmt: str) -> set[str]:
         buf = io.StringIO()
         csv.writer(buf, delimiter=delim, lineterminator="\n").writerows(kept)
         new = buf.getvalue()
-    if failed or cut != data:  # only then: a file that needs no repair is left byte for byte
+    if failed or torn:  # only then: a file that needs no repair is left byte for byte
         target = path.resolve()  # through a symlink, to the file itself
         tmp = target.with_name(target.name + ".resume-tmp")
         tmp.write_text(new, encoding="utf-8")

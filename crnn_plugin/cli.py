@@ -200,6 +200,19 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     )
 
 
+def _unwritable(path: str) -> str | None:
+    """Why ``path`` could not be written, or None; creates, truncates and follows nothing."""
+    target = os.path.realpath(path)
+    if os.path.isdir(target):
+        return "Is a directory"
+    if os.path.exists(target):
+        return None if os.access(target, os.W_OK) else "Permission denied"
+    parent = os.path.dirname(target) or "."
+    if not os.path.isdir(parent):
+        return "No such file or directory"
+    return None if os.access(parent, os.W_OK) else "Permission denied"
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .errors import DatasetError
     from .evaluate import evaluate_folder, format_table, write_predictions
@@ -207,14 +220,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         print("crnn-plugin: error: --limit must be >= 1", file=sys.stderr)
         return EXIT_USAGE
-    if args.predictions:  # found unwritable now, not after the whole evaluation (nor emptied)
-        try:
-            existed = os.path.exists(args.predictions)
-            open(args.predictions, "a").close()
-            if not existed:
-                os.unlink(args.predictions)
-        except OSError as e:
-            print(f"crnn-plugin: error: cannot write {args.predictions}: {e.strerror or e}", file=sys.stderr)
+    if args.predictions:  # found unwritable now, not after the whole evaluation; nothing is touched
+        why = _unwritable(args.predictions)
+        if why:
+            print(f"crnn-plugin: error: cannot write {args.predictions}: {why}", file=sys.stderr)
             return EXIT_USAGE
     rec = _recognizer(args)
     results, good = [], []

@@ -55,6 +55,9 @@ class CRNNConfig:
         ):
             object.__setattr__(self, key, int(getattr(self, key)))
         object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
+        object.__setattr__(self, "dropout", float(self.dropout))  # numpy floats: JSON and digests
+        object.__setattr__(self, "mean", tuple(float(x) for x in self.mean))
+        object.__setattr__(self, "std", tuple(float(x) for x in self.std))
         if len(self.conv_channels) != 7:
             raise ConfigError(f"conv_channels needs 7 widths, got {len(self.conv_channels)}")
         if self.input_height != 32:

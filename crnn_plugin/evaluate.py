@@ -126,13 +126,16 @@ def _read_lmdb(root: Path, limit: int | None) -> LabelledSet:
             names, inputs, all_labels = [], [], []
             for i in range(1, n + 1):
                 label = txn.get(b"label-%09d" % i)
-                image = txn.get(b"image-%09d" % i) if limit is None or i <= limit else b""
+                if limit is not None and i > limit:  # beyond the limit: only for the case check
+                    if label is not None:
+                        all_labels.append(bytes(label).decode("utf-8", errors="replace"))
+                    continue
+                image = txn.get(b"image-%09d" % i)
                 if image is None or label is None:
                     raise DatasetError(f"{root}: num-samples is {n} but sample {i} has no image or label")
-                all_labels.append(label.decode("utf-8"))
-                if limit is None or i <= limit:
-                    names.append(f"image-{i:09d}")
-                    inputs.append(bytes(image))
+                all_labels.append(bytes(label).decode("utf-8"))
+                names.append(f"image-{i:09d}")
+                inputs.append(bytes(image))
     except lmdb.Error as e:
         raise DatasetError(f"{root}: cannot read the LMDB: {e}") from e
     finally:

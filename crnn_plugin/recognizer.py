@@ -88,7 +88,7 @@ def cpu_supports_bf16() -> bool:
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` is CUDA when available, else CPU; anything else goes to ``torch.device``."""
     if isinstance(device, torch.device):
-        return device
+        device = str(device)  # checked like a name
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -118,12 +118,15 @@ def _check_positive_int(name: str, value: object) -> None:
 
 def _is_single_input(images: object) -> bool:
     """One image (a path, bytes, a PIL image, an ``(H, W)`` or ``(H, W, 1|3|4)`` array) rather than
-    a collection of them (a list, tuple, generator, an ``(N, H, W[, C])`` array...)."""
+    a collection of them (a list, tuple, generator, an ``(N, H, W, C)`` array, an ``(N, H, W)``
+    array with N and W over 4...)."""
     if isinstance(images, (str, bytes, bytearray, os.PathLike, Image.Image)):
         return True
     shape = getattr(images, "shape", None)  # arrays: one image, or a batch along the first axis
     if shape is not None:
-        return len(shape) == 2 or (len(shape) == 3 and shape[-1] in (1, 3, 4))
+        # (N, H, W) is a batch only when neither end axis can be channels: a channels-first or
+        # 2-channel image then fails loudly as one image instead of being read row by row
+        return len(shape) <= 2 or (len(shape) == 3 and (shape[-1] <= 4 or shape[0] <= 4))
     return not isinstance(images, Iterable)
 
 

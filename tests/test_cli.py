@@ -401,3 +401,33 @@ def test_resume_with_newlines_in_csv_paths(
     assert (
         run_cli([*args, "--resume"], capsys)[0] == EXIT_OK and out.read_bytes() == before
     )  # nothing to redo
+
+
+def test_done_paths_drops_torn_records_whole(tmp_path: Path) -> None:
+    from crnn_plugin._cli_recognize import done_paths
+
+    csv_out = tmp_path / "out.csv"
+    csv_out.write_text('path,text,confidence,error\nok.png,a,0.9,\n"new\nline.png",b,0.8,\n"torn\npart')
+    assert done_paths(csv_out, "csv") == {"ok.png", "new\nline.png"}
+    assert csv_out.read_text() == 'path,text,confidence,error\nok.png,a,0.9,\n"new\nline.png",b,0.8,\n'
+    jsonl_out = tmp_path / "out.jsonl"
+    rows = [{"path": "a\u2028b.png", "text": "x", "confidence": 0.5}, {"path": "c.png", "error": "bad"}]
+    jsonl_out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) + '{"path": "d')
+    assert done_paths(jsonl_out, "jsonl") == {"a\u2028b.png"}  # U+2028 is no line break here
+    assert jsonl_out.read_text(encoding="utf-8") == json.dumps(rows[0], ensure_ascii=False) + "\n"
+
+
+def test_predictions_check_touches_nothing(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(tmp_path / "target.jsonl")  # dangling
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("old\n")
+    for preds in (link, kept):
+        code, _, _ = run_cli(
+            ["evaluate", str(tmp_path / "none"), "--model", str(model_dir), "--predictions", str(preds)],
+            capsys,
+        )
+        assert code == EXIT_USAGE
+    assert link.is_symlink() and not (tmp_path / "target.jsonl").exists() and kept.read_text() == "old\n"

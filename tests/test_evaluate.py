@@ -142,3 +142,13 @@ def test_limit_keeps_the_whole_benchmarks_case_and_paths_are_real_files(tmp_path
         assert read_labelled(other, limit=2).cs_labels == ["THE", "DOOR"], other
     data = read_labelled(doctr[0])
     assert all(isinstance(x, Path) and x.is_file() for x in data.inputs)
+    if len(doctr) > 1:  # an LMDB whose num-samples overstates it still reads up to the limit
+        import lmdb
+
+        env = lmdb.open(str(doctr[1]), map_size=1 << 24)
+        with env.begin(write=True) as txn:
+            txn.put(b"num-samples", b"9")
+        env.close()
+        assert len(read_labelled(doctr[1], limit=2).labels) == 2
+        with pytest.raises(DatasetError, match="num-samples is 9 but sample 4 has no image"):
+            read_labelled(doctr[1])

@@ -94,3 +94,5 @@ def test_config_accepts_lists_and_numpy_integers() -> None:
     base = PRESETS["crnn_small"]
     cfg = dataclasses.replace(base, mean=[0.5, 0.5, 0.5], hidden_size=np.int64(64))  # type: ignore[arg-type]
     assert cfg.mean == (0.5, 0.5, 0.5) and CRNN(cfg).config.hidden_size == 64
+    floats = dataclasses.replace(base, dropout=np.float32(0.25), std=(np.float64(0.5),) * 3)  # type: ignore[arg-type]
+    assert type(floats.dropout) is float and CRNNConfig.from_dict(floats.to_dict()) == floats  # JSON-ready

@@ -124,6 +124,8 @@ def test_device_resolution(tiny_model: CRNN) -> None:
         Recognizer(tiny_model, device="tpu")
     with pytest.raises(DeviceError, match="'meta' is not usable here"):
         Recognizer(tiny_model, device="meta")
+    with pytest.raises(DeviceError, match="'meta' is not usable here"):
+        Recognizer(tiny_model, device=torch.device("meta"))  # device objects are checked too
 
 
 @pytest.mark.gpu
@@ -200,8 +202,12 @@ def test_collections_of_any_kind_and_bad_counts(tiny_model: CRNN) -> None:
     arrays = [np.asarray(im.resize((60, 32))) for im in imgs]
     assert len(rec(np.stack(arrays))) == 2  # an (N, H, W, C) batch
     assert len(rec(arrays[0])) == 1  # one (H, W, C) image
-    grey = np.stack([a.mean(-1).astype(np.uint8) for a in arrays])
+    grey = np.stack([a.mean(-1).astype(np.uint8) for a in arrays] * 3)
     assert [p.text for p in rec(grey)] == [p.text for p in rec(list(grey))]  # an (N, H, W) batch
+    with pytest.raises(ImageError, match=r"expected \(H, W\)"):  # channels first: one bad image
+        rec(arrays[0].transpose(2, 0, 1))
+    with pytest.raises(ImageError, match=r"expected \(H, W\)"):  # grey + alpha
+        rec(np.stack([grey[0], grey[0]], -1))
     assert Recognizer(tiny_model, device="cpu", batch_size=np.int64(8)).batch_size == 8  # type: ignore[arg-type]
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="must be an integer >= 1"):
