@@ -129,26 +129,30 @@ def _cmdline(pid: int) -> list[str]:
         return []
 
 
-def training_pids() -> list[int]:
-    """PIDs of the background training (``python -m crnn_plugin.train ...``) and its workers.
+def _is_training(argv: list[str]) -> bool:
+    """``python -m crnn_plugin.train ...`` or ``crnn-plugin train ...`` (the README's command)."""
+    if TRAIN_MODULE in argv:
+        return True
+    cli = [i for i, a in enumerate(argv) if os.path.basename(a) == "crnn-plugin"]
+    return any(i + 1 < len(argv) and argv[i + 1] == "train" for i in cli)
 
-    ``pgrep -f`` alone would also match any shell whose command line merely mentions the module
-    (for instance the shell running this benchmark), so a process only counts when one of its argv
-    elements *is* the module name. This process and its ancestors are never included.
+
+def training_pids() -> list[int]:
+    """PIDs of a background training (``python -m crnn_plugin.train`` or ``crnn-plugin train``)
+    and its workers.
+
+    ``pgrep -f`` alone would also match any shell whose command line merely mentions the command
+    (for instance the shell running this benchmark), so a process only counts when its argv *is*
+    that command (:func:`_is_training`). This process and its ancestors are never included.
     """
     try:
         out = subprocess.run(
-            ["pgrep", "-f", TRAIN_MODULE], capture_output=True, text=True, check=False
+            ["pgrep", "-f", r"crnn_plugin\.train|crnn-plugin"], capture_output=True, text=True, check=False
         ).stdout
     except FileNotFoundError:
         return []
     own = {os.getpid(), os.getppid()}
-    pids = []
-    for tok in out.split():
-        pid = int(tok)
-        if pid not in own and TRAIN_MODULE in _cmdline(pid):
-            pids.append(pid)
-    return pids
+    return [int(t) for t in out.split() if int(t) not in own and _is_training(_cmdline(int(t)))]
 
 
 def _signal_training(sig: signal.Signals) -> list[int]:
@@ -232,7 +236,9 @@ def paused_training(enabled: bool = True, what: str = "") -> Iterator[None]:
         secs = time.perf_counter() - t0
         busy1, _ = _busy_jiffies()
         foreign = max(0.0, (busy1 - busy0) / hz - (_own_cpu_seconds() - own0)) / max(secs * ncpu, 1e-9)
-        WINDOWS.append({"what": what, "seconds": round(secs, 2), "foreign_cpu": round(foreign, 3)})
+        WINDOWS.append(
+            {"what": what, "seconds": round(secs, 2), "foreign_cpu": round(foreign, 3), "paused": len(pids)}
+        )
         level = logging.WARNING if foreign > 0.1 else logging.INFO
         logger.log(level, "resumed training after %.1f s (foreign CPU load %.0f %%)", secs, 100 * foreign)
 

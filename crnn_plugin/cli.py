@@ -262,10 +262,13 @@ def _info(args: argparse.Namespace) -> int:
     import torch
 
     from . import __version__
+    from .errors import CRNNError
     from .hub import load_folder, resolve_model_dir, shipped_models
     from .onnx_backend import INT8_NAME
     from .recognizer import Recognizer
 
+    if args.fp32 and args.backend == "onnx":
+        raise CRNNError("--fp32 runs the PyTorch model in float32; it cannot be combined with --backend onnx")
     folder = resolve_model_dir(args.model, revision=args.revision)
     model = load_folder(folder)
     rec = Recognizer(
@@ -284,7 +287,9 @@ def _info(args: argparse.Namespace) -> int:
         "shipped_models": sorted(shipped_models()),
         "device": str(rec.device),
         "backend": rec.backend,
-        "precision": "int8 conv" if rec.backend == "onnx-int8" else str(rec.amp_dtype or torch.float32),
+        "precision": "int8 conv + LSTM"
+        if rec.backend == "onnx-int8"
+        else str(rec.amp_dtype or torch.float32),
         "cuda_available": torch.cuda.is_available(),
         "torch": torch.__version__,
         "python": platform.python_version(),

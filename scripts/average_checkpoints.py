@@ -43,8 +43,11 @@ def main() -> None:
     p.add_argument("checkpoints", type=Path, nargs="+")
     p.add_argument("--card", type=Path, help="model card (README.md) to write beside the weights")
     args = p.parse_args()
-    model, steps = average(args.checkpoints)
-    card = args.card.read_text(encoding="utf-8") if args.card else None
+    try:  # bad arguments are one line, not a traceback
+        model, steps = average(args.checkpoints)
+        card = args.card.read_text(encoding="utf-8") if args.card else None
+    except (OSError, RuntimeError, ValueError, KeyError) as e:
+        p.error(f"{type(e).__name__}: {e}")
     save_pretrained(model, args.out_dir, model_card=card)
     print(f"averaged steps {steps} -> {args.out_dir}")
 

@@ -1,8 +1,8 @@
 """Training: ``python -m crnn_plugin.train CONFIG`` or ``crnn-plugin train CONFIG``.
 
-One loop (AMP on GPU, gradient clipping, warmup + cosine learning rate), atomic resumable
-checkpoints every few minutes, periodic validation, a CSV log, DDP through ``torchrun``, and the
-final model written with ``save_pretrained``.
+One loop (bf16/fp16 autocast on GPUs and bf16-capable CPUs, gradient clipping, warmup + cosine
+learning rate), atomic resumable checkpoints every few minutes, periodic validation, a CSV log,
+DDP through ``torchrun``, and the final model written with ``save_pretrained``.
 """
 
 from __future__ import annotations
