@@ -24,6 +24,7 @@ import torch
 from bench_common import crops_per_s
 
 from crnn_plugin import CRNN, PRESETS, Recognizer, from_pretrained
+from crnn_plugin.recognizer import cuda_amp_dtype
 
 
 def _sync(device: torch.device) -> Callable[[], object] | None:
@@ -68,7 +69,7 @@ def ablation_rows(device: torch.device, batches: list[int], repeats: int) -> lis
     pinned). On the first H200 run the Recognizer path was slower than eager at batch 1 and 64.
     """
     base = from_pretrained()
-    dtype = torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
+    dtype = cuda_amp_dtype(device) if device.type == "cuda" else torch.bfloat16
 
     def copy(channels_last: bool = False, cast: bool = False) -> CRNN:
         m = CRNN(base.config)
@@ -147,28 +148,40 @@ def main() -> None:
         raise SystemExit("no CUDA device (use --device cpu for a dry run)")
     what = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
     rec_dtype = Recognizer(CRNN(PRESETS["crnn_small"]), device=device, backend="torch").amp_dtype
-    out = [
-        f"# crnn_plugin on {what}",
-        "",
-        f"torch {torch.__version__}, CUDA {torch.version.cuda}, "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"Recognizer path: autocast {rec_dtype}, channels-last, pinned host memory.",
-        "`python benchmarks/gpu_speed.py " + " ".join(_argv(vars(args))) + "`",
-        "",
-        "| model | batch (3x32x128) | eager fp32 crops/s | Recognizer path crops/s | speed-up |",
-        "|---|---|---|---|---|",
-        *model_rows(device, args.batches, args.repeats),
-        "",
-        "Where the time goes (crnn-small-en, crops/s, 3x32x128; see `ablation_rows`):",
-        "",
-        *ablation_rows(device, args.batches, args.repeats),
-    ]
+    out: list[str] = []
+
+    def emit(lines: list[str]) -> None:  # written section by section: a later failure keeps the rest
+        out.extend(lines)
+        print("\n".join(lines), flush=True)
+        if args.out is not None:
+            args.out.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+    def section(title: list[str], rows: Callable[[], list[str]]) -> None:
+        try:
+            emit([*title, *rows()])
+        except Exception as e:  # noqa: BLE001 - one failing section must not cost the others
+            emit([*title, f"(failed: {type(e).__name__}: {e})"])
+
+    emit(
+        [
+            f"# crnn_plugin on {what}",
+            "",
+            f"torch {torch.__version__}, CUDA {torch.version.cuda}, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+            f"Recognizer path: autocast {rec_dtype}, channels-last, pinned host memory.",
+            "`python benchmarks/gpu_speed.py " + " ".join(_argv(vars(args))) + "`",
+            "",
+        ]
+    )
+    header = ["| model | batch (3x32x128) | eager fp32 crops/s | Recognizer path crops/s | speed-up |"]
+    section([*header, "|---|---|---|---|---|"], lambda: model_rows(device, args.batches, args.repeats))
+    section(
+        ["", "Where the time goes (crnn-small-en, crops/s, 3x32x128; see `ablation_rows`):", ""],
+        lambda: ablation_rows(device, args.batches, args.repeats),
+    )
     if args.folder is not None:
-        out += ["", end_to_end(device, args.folder, args.limit, args.repeats)]
-    text = "\n".join(out) + "\n"
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text, encoding="utf-8")
+        folder = args.folder
+        section([""], lambda: [end_to_end(device, folder, args.limit, args.repeats)])
 
 
 if __name__ == "__main__":

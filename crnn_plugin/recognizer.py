@@ -77,6 +77,16 @@ class Prediction:
         return self.error is None
 
 
+def cuda_amp_dtype(device: torch.device | str = "cuda") -> torch.dtype:
+    """bf16 on GPUs that compute in it natively (compute capability 8.0+: A100, H100...), else fp16.
+
+    ``torch.cuda.is_bf16_supported()`` also says yes for emulated bf16 on older GPUs (V100, T4),
+    where it is slow, and it asks about the current device rather than ``device``.
+    """
+    major, _ = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
 def cpu_supports_bf16() -> bool:
     """True when oneDNN runs bfloat16 natively on this CPU (AVX512-BF16 or AMX)."""
     try:
@@ -173,7 +183,7 @@ class Recognizer:
         # fp32 speed here, accuracy checked by benchmarks/). ``amp=False`` forces fp32.
         self.amp_dtype: torch.dtype | None = None
         if amp and self.device.type == "cuda":
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            self.amp_dtype = cuda_amp_dtype(self.device)
         elif amp and self.device.type == "cpu" and cpu_supports_bf16():
             self.amp_dtype = torch.bfloat16
         if self.amp_dtype is not None:
@@ -360,7 +370,7 @@ class Recognizer:
         """Model output ``(N, T, C)`` in float32 for a padded batch ``(N, 3, 32, W)``."""
         if self._onnx is not None:
             return self._onnx(batch)
-        if self.device.type == "cuda" and not batch.is_pinned():
+        if self.device.type == "cuda" and batch.device.type == "cpu" and not batch.is_pinned():
             batch = batch.pin_memory()  # page-locked host memory: asynchronous copy to the GPU
         batch = batch.to(self.device, non_blocking=True)
         if self.amp_dtype is not None:

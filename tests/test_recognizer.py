@@ -11,7 +11,7 @@ import torch
 from _helpers import render_word
 from PIL import Image
 
-from crnn_plugin import CRNN, DeviceError, ImageError, Prediction, Recognizer
+from crnn_plugin import CRNN, DeviceError, ImageError, Lexicon, Prediction, Recognizer
 from crnn_plugin.recognizer import DEFAULT_BATCH_SIZE, TALL_RATIO
 
 
@@ -145,6 +145,13 @@ def test_cuda_autocast_matches_fp32_cpu(tiny_config) -> None:  # type: ignore[no
     assert batch.is_pinned() and batch.device.type == "cpu"  # built in page-locked memory, one host copy
     for a, b in zip(cpu, gpu):
         assert a.confidence == pytest.approx(b.confidence, abs=0.05)
+    # CTC on CUDA: beam search, lexicons (expanded log-probs), a tall crop read in 3 orientations,
+    # and a batch that is already on the GPU
+    assert len(on_cuda(imgs, beam_width=5)) == 3
+    assert all(p.lexicon_used for p in on_cuda(imgs, lexicon=Lexicon(["gpu", "path", "test"])))
+    assert len(on_cuda(render_word("tall").rotate(90, expand=True))) == 1
+    gpu_batch = batch.to("cuda")
+    assert on_cuda.logits(gpu_batch).shape[0] == batch.shape[0]
 
 
 def test_batch_size_defaults_by_device_and_is_validated(tiny_model: CRNN) -> None:

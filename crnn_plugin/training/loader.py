@@ -33,6 +33,10 @@ class Batch:
     labels: list[str]
     case_insensitive: list[bool]
 
+    def pin_memory(self) -> Batch:
+        """Called by the DataLoader (``pin_memory=True``): page-locked images copy asynchronously."""
+        return Batch(self.images.pin_memory(), self.labels, self.case_insensitive)
+
 
 @dataclass
 class WeightedSource:
