@@ -262,22 +262,10 @@ def _info(args: argparse.Namespace) -> int:
     import torch
 
     from . import __version__
-    from .errors import CRNNError
-    from .hub import load_folder, resolve_model_dir, shipped_models
-    from .onnx_backend import INT8_NAME
-    from .recognizer import Recognizer
+    from .hub import resolve_model_dir, shipped_models
 
-    if args.fp32 and args.backend == "onnx":
-        raise CRNNError("--fp32 runs the PyTorch model in float32; it cannot be combined with --backend onnx")
-    folder = resolve_model_dir(args.model, revision=args.revision)
-    model = load_folder(folder)
-    rec = Recognizer(
-        model,
-        device=args.device,
-        amp=not args.fp32,
-        backend="torch" if args.fp32 else args.backend,
-        onnx_path=folder / INT8_NAME,
-    )
+    rec = _recognizer(args)  # the Recognizer `recognize` would build with these options
+    folder, model = resolve_model_dir(args.model, revision=args.revision), rec.model
     info = {
         "crnn_plugin": __version__,
         "model": str(folder),

@@ -93,10 +93,9 @@ def _read_tsv(root: Path, limit: int | None) -> LabelledSet:
     all_rows = read_labels_tsv(root / "labels.tsv")
     rows = all_rows[:limit]
     names = [rel for rel, _ in rows]
-    data = _with_cs(root, names, [root / rel for rel in names], [lab for _, lab in rows], [])
     cs = _case_sensitive_labels(root, rows, all_rows)
-    data.cs_labels = None if cs is None else [cs[rel] for rel in names]
-    return data
+    cs_labels = None if cs is None else [cs[rel] for rel in names]
+    return LabelledSet(root, names, [root / rel for rel in names], [lab for _, lab in rows], cs_labels)
 
 
 def _read_doctr(root: Path, limit: int | None) -> LabelledSet:
