@@ -491,15 +491,8 @@ def apply_lexicon(
     ``max_distance`` overrides each lexicon's own δ."""
     from .recognizer import Prediction
 
-    if isinstance(lexicon, (str, os.PathLike)):
-        lexicon = Lexicon.load(lexicon)
-    lexs: Sequence[Lexicon | None]
-    if isinstance(lexicon, Lexicon):
-        lexs = [lexicon] * len(tensors)
-    else:
-        lexs = list(lexicon)
-        if len(lexs) != len(tensors):
-            raise LexiconError(f"{len(lexs)} lexicons given for {len(tensors)} crops")
+    checked = lexicons_for(lexicon, len(tensors))
+    lexs = [checked] * len(tensors) if isinstance(checked, Lexicon) else checked
     vocab = recognizer.config.vocab
     out: list[Prediction] = []
     for (lp, dec), lex in zip(recognizer.log_probs_and_decode(tensors), lexs):
