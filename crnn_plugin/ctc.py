@@ -113,6 +113,7 @@ def best_path(logits: torch.Tensor, tokenizer: Tokenizer) -> list[Decoded]:
                 else:
                     conf[-1] = max(conf[-1], p)
             prev = idx
+        lab, conf = _tidy_spaces(lab, conf, tokenizer.space)
         labels.append(lab)
         char_confs.append(conf)
     seq_lp = sequence_log_probs(log_probs, labels)
@@ -162,6 +163,7 @@ def beam_search(logits: torch.Tensor, tokenizer: Tokenizer, *, beam_width: int =
             ranked = sorted(nxt.items(), key=lambda kv: _lse(*kv[1]), reverse=True)[:beam_width]
             beams = {k: (v[0], v[1]) for k, v in ranked}
         best_prefix = max(beams.items(), key=lambda kv: _lse(*kv[1]))[0]
+        best_prefix = tuple(_tidy_spaces(list(best_prefix), [0.0] * len(best_prefix), tokenizer.space)[0])
         exact = float(sequence_log_probs(seq, [list(best_prefix)])[0])
         g = greedy[n]
         if math.exp(exact) <= g.confidence:
@@ -170,6 +172,23 @@ def beam_search(logits: torch.Tensor, tokenizer: Tokenizer, *, beam_width: int =
         confs = _char_confidences(seq.exp(), list(best_prefix), blank)
         out.append(Decoded(tokenizer.decode(best_prefix), float(min(1.0, math.exp(exact))), confs))
     return out
+
+
+def _tidy_spaces(lab: list[int], conf: list[float], space: int | None) -> tuple[list[int], list[float]]:
+    """Drop leading and trailing spaces and merge runs of spaces (the label's convention)."""
+    if space is None or space not in lab:
+        return lab, conf
+    out_l: list[int] = []
+    out_c: list[float] = []
+    for i, c in zip(lab, conf):
+        if i == space and (not out_l or out_l[-1] == space):
+            continue
+        out_l.append(i)
+        out_c.append(c)
+    if out_l and out_l[-1] == space:
+        out_l.pop()
+        out_c.pop()
+    return out_l, out_c
 
 
 def _char_confidences(probs: torch.Tensor, label: list[int], blank: int) -> tuple[float, ...]:

@@ -7,15 +7,22 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["VOCABS", "Tokenizer", "DEFAULT_VOCAB"]
+__all__ = ["VOCABS", "Tokenizer", "DEFAULT_VOCAB", "normalize_spaces"]
 
-#: Named character sets. ``english`` is docTR-style: digits, ASCII letters and ASCII punctuation.
+#: Named character sets. ``english`` is docTR-style: digits, ASCII letters and ASCII punctuation;
+#: ``english_space`` adds the space, so that one model reads words and whole text lines.
 VOCABS: dict[str, str] = {
     "english": string.digits + string.ascii_letters + string.punctuation,
+    "english_space": string.digits + string.ascii_letters + string.punctuation + " ",
     "alphanumeric": string.digits + string.ascii_letters,
     "lowercase36": string.digits + string.ascii_lowercase,
 }
 DEFAULT_VOCAB = VOCABS["english"]
+
+
+def normalize_spaces(text: str) -> str:
+    """Runs of whitespace become one space, none leading or trailing: how line labels are compared."""
+    return " ".join(text.split())
 
 
 class Tokenizer:
@@ -33,6 +40,8 @@ class Tokenizer:
         self.vocab = vocab
         self.blank = len(vocab)
         self._index = {c: i for i, c in enumerate(vocab)}
+        #: class index of the space, or ``None`` for a word-only vocabulary
+        self.space: int | None = self._index.get(" ")
 
     @property
     def num_classes(self) -> int:

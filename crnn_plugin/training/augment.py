@@ -9,7 +9,7 @@ from PIL import Image, ImageFilter, ImageOps
 
 from ..regions import perspective_coeffs
 
-__all__ = ["augment_real", "layout_variable", "layout_doctr"]
+__all__ = ["augment_real", "layout_variable", "layout_doctr", "shrink_to_height"]
 
 
 def augment_real(img: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -61,6 +61,29 @@ def augment_real(img: Image.Image, rng: np.random.Generator) -> Image.Image:
         img.save(buf, "JPEG", quality=int(rng.integers(20, 80)))
         img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
     return img
+
+
+def shrink_to_height(img: Image.Image, rng: np.random.Generator, lo: int, hi: int) -> Image.Image:
+    """Resample a crop down to a height in ``[lo, hi]`` px, as a low-resolution scan would hold it.
+
+    Only shrinks (a crop already that small is returned as is); the filter varies (box, bilinear,
+    nearest: averaging scanners vs. decimating fax-like ones), and sometimes the small image is
+    thresholded like a 1-bit scan.
+    """
+    w, h = img.size
+    target = int(rng.integers(lo, hi + 1))
+    if h <= target:
+        return img
+    new_w = max(1, int(round(w * target / h)))
+    resample = [Image.Resampling.BOX, Image.Resampling.BILINEAR, Image.Resampling.NEAREST][
+        int(rng.integers(3))
+    ]
+    small = img.resize((new_w, target), resample)
+    if rng.random() < 0.15:
+        grey = np.asarray(small.convert("L"), dtype=np.float64)
+        cut = (grey.min() + grey.max()) / 2 + rng.uniform(-20, 20)
+        small = Image.fromarray(np.where(grey > cut, 255, 0).astype(np.uint8)).convert("RGB")
+    return small
 
 
 def layout_variable(

@@ -45,6 +45,7 @@ class _Filtered:
         keep = []
         allowed = set(vocab) if vocab else None
         for key, label in items:
+            label = " ".join(label.split())  # line labels: single spaces, none leading or trailing
             if not label or len(label) > max_len:
                 continue
             if allowed is not None and not set(label) <= allowed:

@@ -18,7 +18,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from ..errors import ImageError
 from ..preprocessing import pad_batch, to_tensor
-from .augment import augment_real, layout_doctr, layout_variable
+from .augment import augment_real, layout_doctr, layout_variable, shrink_to_height
 
 __all__ = ["Batch", "WeightedSource", "BatchStream"]
 
@@ -48,6 +48,8 @@ class WeightedSource:
     case_sensitive: bool = True
     name: str = ""
     infinite: bool = False  # a generator indexed by sample number (synthetic data)
+    shrink: tuple[int, int] | None = None  # shrink crops to this height range (px) first ...
+    shrink_p: float = 0.0  # ... with this probability (scans of big type -> small form text)
 
 
 class BatchStream(IterableDataset):  # type: ignore[type-arg]
@@ -102,7 +104,9 @@ class BatchStream(IterableDataset):  # type: ignore[type-arg]
                 continue
             if src.augment:
                 img = augment_real(img, rng)
-            if rng.random() < self.doctr_fraction:
+            if src.shrink is not None and rng.random() < src.shrink_p:
+                img = shrink_to_height(img, rng, *src.shrink)
+            if " " not in label and rng.random() < self.doctr_fraction:  # docTR reads words, not lines
                 img = layout_doctr(img)
             else:
                 img = layout_variable(img, rng, max_width=self.max_width, width_jitter=self.width_jitter)

@@ -86,6 +86,9 @@ class SynthConfig:
     w_code: float = 0.08  # codes, phone numbers, e-mails, URLs, file names
     w_punct: float = 0.10  # words with attached punctuation, compounds, acronyms
     english_top_n: int = 50000
+    p_line: float = 0.25  # multi-word lines with single spaces (only when the vocab has a space)
+    line_words: tuple[int, int] = (2, 8)
+    max_line_len: int = 60
     zipf_fraction: float = 0.4  # share of words drawn log-uniformly by rank (rest: uniform)
 
     # Case variants (rest: as-is).
@@ -204,8 +207,9 @@ class SynthWordGenerator:
         self.fonts = list(find_fonts() if fonts is None else fonts)
         if not self.fonts:
             raise RuntimeError("no usable fonts found; install some (scripts/install_training_deps.sh)")
-        printable = set(string.printable) - set(string.whitespace)
+        printable = (set(string.printable) - set(string.whitespace)) | {" "}
         self._allowed = frozenset(c for c in vocab if c in printable)
+        self._lines = " " in self._allowed
         if not self._allowed:
             raise ValueError("vocab has no printable ASCII character to render")
         self._allowed_sorted = "".join(sorted(self._allowed))
@@ -293,7 +297,12 @@ class SynthWordGenerator:
         if kept:
             return self.fonts[first], kept
         # no font renders any char of the text: use any (font, vocab char) pair
-        pairs = [(i, c) for c in self._allowed_sorted for i, cov in enumerate(self._cover) if c in cov]
+        pairs = [
+            (i, c)
+            for c in self._allowed_sorted.replace(" ", "")
+            for i, cov in enumerate(self._cover)
+            if c in cov
+        ]
         if not pairs:
             raise RuntimeError("no font can render any character of the vocab")
         i, c = pairs[r.randrange(len(pairs))]
@@ -302,6 +311,23 @@ class SynthWordGenerator:
     # ------------------------------------------------------------------ text
 
     def _sample_text(self, r: random.Random) -> str:
+        if self._lines and r.random() < self.config.p_line:
+            return self._sample_line(r)
+        return self._sample_word(r)
+
+    def _sample_line(self, r: random.Random) -> str:
+        """2-8 words, numbers, codes... joined by single spaces (the label of a text line)."""
+        cfg = self.config
+        n = r.randint(*cfg.line_words)
+        words: list[str] = []
+        for _ in range(n):
+            w = self._sample_word(r)
+            if len(" ".join([*words, w])) > cfg.max_line_len:
+                break
+            words.append(w)
+        return " ".join(words) if words else self._sample_word(r)
+
+    def _sample_word(self, r: random.Random) -> str:
         cfg = self.config
         for attempt in range(10):
             src = self._sources[_choice_weighted(r, self._source_cum)]
@@ -314,7 +340,7 @@ class SynthWordGenerator:
             if text:
                 return text
         n = r.randint(1, min(8, cfg.max_len))
-        return "".join(r.choice(self._allowed_sorted) for _ in range(n))
+        return "".join(r.choice(self._allowed_sorted.replace(" ", "")) for _ in range(n))
 
     def _fit_vocab(self, text: str) -> str:
         """Map ``text`` into the vocab: try other cases, then drop unsupported chars."""
@@ -530,7 +556,8 @@ class SynthWordGenerator:
             xs, x = [], 0.0
             for ch in text:
                 xs.append(x)
-                x += font.getlength(ch) + gap
+                # a word gap must stay wider than the letter gaps it sits between
+                x += (font.getlength(ch) + gap) * (2.0 if ch == " " else 1.0)
             boxes = [font.getbbox(ch, anchor="ls", stroke_width=stroke) for ch in text]
             ix0 = min(b[0] + xo for b, xo in zip(boxes, xs, strict=True))
             ix1 = max(b[2] + xo for b, xo in zip(boxes, xs, strict=True))

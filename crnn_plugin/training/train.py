@@ -31,7 +31,8 @@ from ..config import PRESETS, CRNNConfig
 from ..ctc import case_folded_log_probs
 from ..model import CRNN
 from ..recognizer import cpu_supports_bf16, cuda_amp_dtype
-from ..vocab import Tokenizer
+from ..transfer import transfer_weights
+from ..vocab import VOCABS, Tokenizer
 
 __all__ = ["SourceConfig", "TrainConfig", "train", "main", "case_folded_log_probs"]
 
@@ -44,7 +45,8 @@ class SourceConfig:
     (``labels.tsv`` folder, docTR folder or LMDB). ``case_sensitive=False`` marks case-folded
     labels, trained with upper/lower-case probabilities summed so they never teach a case.
     For synth, ``font_dirs`` replaces the system font folders and ``words_file`` (one word a line,
-    most frequent first) replaces the wordfreq English list."""
+    most frequent first) replaces the wordfreq English list. ``shrink_height`` ([lo, hi] pixels)
+    shrinks a share ``shrink_p`` of a folder's crops to that height before the model's resize."""
 
     kind: str = "synth"
     path: str | None = None
@@ -54,6 +56,11 @@ class SourceConfig:
     case_sensitive: bool = True
     font_dirs: list[str] | None = None
     words_file: str | None = None
+    # Real crops larger than the text users scan (e.g. 29 px words of 150 dpi scans for 8-14 px
+    # forms): with probability shrink_p, shrink the crop to a height in [lo, hi] px first.
+    shrink_height: list[int] | None = None
+    shrink_p: float = 0.7
+    max_len: int = 80  # longer labels are skipped (text lines run to ~70 characters)
 
 
 @dataclass
@@ -155,7 +162,9 @@ class TrainConfig:
         if self.arch not in PRESETS:
             raise ValueError(f"unknown arch {self.arch!r}; known: {sorted(PRESETS)}")
         base = PRESETS[self.arch]
-        return dataclasses.replace(base, vocab=self.vocab) if self.vocab else base
+        if not self.vocab:
+            return base
+        return dataclasses.replace(base, vocab=VOCABS.get(self.vocab, self.vocab))
 
 
 def lr_at(step: int, cfg: TrainConfig, elapsed_s: float | None = None) -> float:
@@ -219,12 +228,24 @@ def _build_sources(cfg: TrainConfig, vocab: str) -> list[Any]:
         elif s.kind == "folder":
             if not s.path:
                 raise ValueError("folder source needs a path")
-            ds = open_dataset(s.path, labels=s.labels, vocab=vocab)
+            ds = open_dataset(s.path, labels=s.labels, vocab=vocab, max_len=s.max_len)
             if len(ds) == 0:
                 raise ValueError(f"{s.path}: no usable samples")
+            shrink = None
+            if s.shrink_height is not None:
+                lo, hi = (int(v) for v in s.shrink_height)
+                if not 4 <= lo <= hi:
+                    raise ValueError(f"{s.path}: shrink_height must be [lo, hi] with 4 <= lo <= hi")
+                shrink = (lo, hi)
             out.append(
                 WeightedSource(
-                    ds, s.weight, augment=s.augment, case_sensitive=s.case_sensitive, name=str(s.path)
+                    ds,
+                    s.weight,
+                    augment=s.augment,
+                    case_sensitive=s.case_sensitive,
+                    name=str(s.path),
+                    shrink=shrink,
+                    shrink_p=s.shrink_p,
                 )
             )
         else:
@@ -321,7 +342,13 @@ def train(cfg: TrainConfig, *, resume: bool = True, status: dict[str, Any] | Non
         logger.info("resumed from %s at step %d", ckpt_path, step)
     elif cfg.init_from:
         init = from_pretrained(cfg.init_from)
-        model.load_state_dict(init.state_dict())
+        if init.vocab == mcfg.vocab:
+            model.load_state_dict(init.state_dict())
+        else:  # a new vocabulary: keep every layer, map the classifier's rows by character
+            new_chars = transfer_weights(init, model)
+            logger.info(
+                "new classifier rows for %r (vocab differs from %s)", "".join(new_chars), cfg.init_from
+            )
         logger.info("initialised from %s", cfg.init_from)
 
     ddp_model: torch.nn.Module = model

@@ -1,0 +1,40 @@
+"""Warm-starting a CRNN for another vocabulary: every layer is kept, classifier rows follow characters."""
+
+from __future__ import annotations
+
+import torch
+
+from .model import CRNN
+
+__all__ = ["transfer_weights"]
+
+
+def transfer_weights(source: CRNN, target: CRNN) -> list[str]:
+    """Copy ``source``'s weights into ``target`` (same architecture, any vocabulary).
+
+    Convolutions and LSTM are copied as they are. The classifier's ``(C, 2H)`` rows are copied by
+    character: a character both vocabularies share keeps its row, the CTC blank keeps the blank's,
+    and characters new to ``target`` keep their fresh initialisation. Returns the new characters.
+    Raises ``ValueError`` when the architectures differ (naming the first mismatching tensor).
+    """
+    src, dst = source.state_dict(), target.state_dict()
+    head = {"classifier.weight", "classifier.bias"}
+    for key, value in dst.items():
+        if key in head:
+            continue
+        if key not in src or src[key].shape != value.shape:
+            got = tuple(src[key].shape) if key in src else "missing"
+            raise ValueError(f"cannot transfer {key}: source {got}, target {tuple(value.shape)}")
+    old, new = source.vocab, target.vocab
+    old_index = {c: i for i, c in enumerate(old)}
+    rows = [old_index.get(c, -1) for c in new] + [len(old)]  # the blank is the last class
+    with torch.no_grad():
+        state = {k: v.clone() for k, v in src.items() if k not in head}
+        for name in head:
+            t = dst[name].clone()
+            for i, j in enumerate(rows):
+                if j >= 0:
+                    t[i] = src[name][j]
+            state[name] = t
+    target.load_state_dict(state)
+    return [c for c in new if c not in old_index]
