@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import numbers
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,37 @@ from typing import Any
 from .errors import ConfigError
 from .vocab import DEFAULT_VOCAB
 
-__all__ = ["CRNNConfig", "PRESETS"]
+__all__ = ["CRNNConfig", "PRESETS", "MAX_CONFIG_BYTES"]
+
+#: ``config.json`` files larger than this are refused unread (ours are under 1 KB; a 10,000-character
+#: vocabulary escaped as ``\\uXXXX`` is 60 KB).
+MAX_CONFIG_BYTES = 1 << 20
+#: Widths outside these bounds are refused: every crop is padded to ``min_width`` and may be
+#: stretched to ``max_width``, so a hostile config could otherwise make each crop gigabytes wide.
+MAX_MIN_WIDTH = 1024
+MAX_MAX_WIDTH = 8192
+_MAX_INT_DIGITS = 30  # JSON integers longer than this are not parsed (Python refuses > 4300 digits)
+
+_brief_repr = reprlib.Repr()
+_brief_repr.maxstring = _brief_repr.maxother = 60
+_brief_repr.maxlist = _brief_repr.maxtuple = _brief_repr.maxdict = 8
+_brief_repr.maxlevel = 3
+
+
+def _brief(value: object) -> str:
+    """A bounded ``repr`` for error messages: a hostile value must not make a megabyte-long line."""
+    return _brief_repr.repr(value)
+
+
+class _HugeInt(str):
+    """A JSON integer with more than ``_MAX_INT_DIGITS`` digits, kept as text so that it can be named."""
+
+    def __repr__(self) -> str:
+        return f"<integer of {len(self.lstrip('-'))} digits>"
+
+
+def _parse_int(text: str) -> int | _HugeInt:
+    return _HugeInt(text) if len(text.lstrip("-")) > _MAX_INT_DIGITS else int(text)
 
 
 @dataclass(frozen=True)
@@ -33,8 +65,8 @@ class CRNNConfig:
     hidden_size: int = 256
     num_lstm_layers: int = 2
     dropout: float = 0.0
-    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    mean: tuple[float, ...] = (0.5, 0.5, 0.5)  # one per input channel
+    std: tuple[float, ...] = (0.5, 0.5, 0.5)
     min_width: int = 8
     max_width: int = 1600  # 50:1 at height 32; wider crops are squeezed to it
     docs: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -72,6 +104,11 @@ class CRNNConfig:
             raise ConfigError("vocab must be a non-empty string without duplicates")
         if not 8 <= self.min_width <= self.max_width:
             raise ConfigError("need 8 <= min_width <= max_width")
+        if self.min_width > MAX_MIN_WIDTH or self.max_width > MAX_MAX_WIDTH:
+            raise ConfigError(
+                f"need min_width <= {MAX_MIN_WIDTH} and max_width <= {MAX_MAX_WIDTH}, "
+                f"got {self.min_width} and {self.max_width}"
+            )
 
     def _check_types(self) -> None:
         """JSON gives any type: refuse what the model cannot be built from, naming the key."""
@@ -84,7 +121,7 @@ class CRNNConfig:
 
         def bad(key: str, want: str) -> ConfigError:
             v = getattr(self, key)
-            return ConfigError(f"{key} must be {want}, got {v!r} ({type(v).__name__})")
+            return ConfigError(f"{key} must be {want}, got {_brief(v)} ({type(v).__name__})")
 
         for key in ("arch", "vocab", "batchnorm"):
             if not isinstance(getattr(self, key), str):
@@ -103,8 +140,8 @@ class CRNNConfig:
             raise bad("dropout", "a number in [0, 1)")
         for key in ("mean", "std"):
             v = getattr(self, key)
-            if not isinstance(v, tuple) or not all(is_num(x) for x in v):
-                raise bad(key, "a list of numbers")
+            if not isinstance(v, tuple) or not all(is_num(x) and math.isfinite(x) for x in v):
+                raise bad(key, "a list of finite numbers")
         if not all(x > 0 for x in self.std):
             raise bad("std", "a list of numbers > 0")
 
@@ -127,7 +164,12 @@ class CRNNConfig:
         names = {f.name for f in dataclasses.fields(cls)} - {"docs"}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ConfigError(f"{source}: unknown config keys {unknown}")
+            raise ConfigError(f"{source}: unknown config keys {_brief(unknown)}")
+        for key, value in data.items():  # integers too long to be parsed (see load)
+            items = value if isinstance(value, list) else [value]
+            huge = [v for v in items if isinstance(v, _HugeInt)]
+            if huge:
+                raise ConfigError(f"{source}: {key}: {huge[0]!r} is not a usable number")
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         try:
             return cls(**kwargs)
@@ -140,13 +182,26 @@ class CRNNConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> CRNNConfig:
-        """Read ``config.json``; errors name the file."""
+        """Read ``config.json``; errors name the file (and the key).
+
+        The file may come from anywhere (a Hub repo): at most ``MAX_CONFIG_BYTES`` are read, deep
+        nesting and integers too long to parse are ``ConfigError``s, not Python's own errors.
+        """
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            with open(path, "rb") as f:
+                raw = f.read(MAX_CONFIG_BYTES + 1)
         except FileNotFoundError as e:
             raise ConfigError(f"config file not found: {path}") from e
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from e
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a model config")
+        try:
+            data = json.loads(raw.decode("utf-8"), parse_int=_parse_int)
+        except RecursionError as e:
+            raise ConfigError(f"{path}: not a model config (JSON nested too deeply)") from e
+        except (UnicodeDecodeError, ValueError) as e:  # json.JSONDecodeError is a ValueError
             raise ConfigError(f"{path}: not valid JSON ({e})") from e
         if isinstance(data, dict) and "vocab" not in data:  # a default would decode wrong characters
             raise ConfigError(f"{path}: no 'vocab' (the characters the model's classes stand for)")

@@ -6,7 +6,9 @@ export made by ``scripts/export_onnx.py``, see :mod:`crnn_plugin.onnx_backend`).
 ``from_pretrained`` accepts a local folder, the short name of a model shipped with the package,
 or a Hub repo id (resolved by
 ``huggingface_hub.snapshot_download``, so its cache, ``HF_HUB_OFFLINE`` and revisions apply).
-Loading is strict and never unpickles anything.
+Loading is strict and never unpickles anything. A model folder may come from anyone, so
+``config.json`` is checked against the safetensors header (every tensor's name, shape and dtype,
+read without the tensor data) before any layer is built, and non-finite weights are refused.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -33,6 +36,9 @@ __all__ = [
     "push_to_hub",
     "shipped_models",
     "resolve_model_dir",
+    "load_folder",
+    "load_config",
+    "expected_tensors",
 ]
 
 logger = logging.getLogger(__name__)
@@ -173,18 +179,182 @@ def from_pretrained(
 
 
 def load_folder(folder: Path, *, device: str | torch.device = "cpu") -> CRNN:
-    """Strictly load ``folder/config.json`` + ``folder/model.safetensors``."""
+    """Strictly load ``folder/config.json`` + ``folder/model.safetensors``.
+
+    Order matters for untrusted folders: the config is checked against the weights' header
+    first, so that nothing is allocated for a config the weights do not back; then the tensors
+    are read and must be finite; only then is the model built.
+    """
+    config = load_config(folder)
+    w_path = folder / WEIGHTS_NAME
+    state = _read_safetensors(w_path)
+    _check_finite(state, w_path)
+    model = CRNN(config)
+    model.load_state_dict(state, strict=True)
+    return model.to(device).eval()
+
+
+def load_config(folder: Path) -> CRNNConfig:
+    """``folder/config.json``, checked against the header of ``folder/model.safetensors``.
+
+    Reads no tensor data and builds nothing: the config's architecture must name exactly the
+    tensors of the weights file, with their shapes, and float dtypes where the model has floats.
+    """
     cfg_path, w_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
     if not cfg_path.is_file():
         raise WeightsError(f"{folder}: missing {CONFIG_NAME}")
     if not w_path.is_file():
         raise WeightsError(f"{folder}: missing {WEIGHTS_NAME}")
     config = CRNNConfig.load(cfg_path)
-    model = CRNN(config)
-    state = _read_safetensors(w_path)
-    _check_state(model, state, w_path, cfg_path)
-    model.load_state_dict(state, strict=True)
-    return model.to(device).eval()
+    _check_header(config, _read_header(w_path), w_path, cfg_path)
+    return config
+
+
+def expected_tensors(config: CRNNConfig) -> dict[str, tuple[tuple[int, ...], bool]]:
+    """Name -> (shape, is_float) of every tensor in the state dict of ``CRNN(config)``, computed
+    from the config alone (no layer is built). Mirrors :class:`crnn_plugin.model.CRNN`; the tests
+    compare the two for every preset."""
+    return _expected(config, config.num_lstm_layers)
+
+
+def _expected(config: CRNNConfig, lstm_layers: int) -> dict[str, tuple[tuple[int, ...], bool]]:
+    out: dict[str, tuple[tuple[int, ...], bool]] = {}
+    for name, shape in _conv_tensors(config):
+        out[name] = (shape, not name.endswith("num_batches_tracked"))
+    h, c_last = config.hidden_size, config.conv_channels[-1]
+    for layer in range(lstm_layers):
+        n_in = c_last if layer == 0 else 2 * h
+        for sfx in (f"l{layer}", f"l{layer}_reverse"):
+            out[f"rnn.weight_ih_{sfx}"] = ((4 * h, n_in), True)
+            out[f"rnn.weight_hh_{sfx}"] = ((4 * h, h), True)
+            out[f"rnn.bias_ih_{sfx}"] = ((4 * h,), True)
+            out[f"rnn.bias_hh_{sfx}"] = ((4 * h,), True)
+    out["classifier.weight"] = ((config.num_classes, 2 * h), True)
+    out["classifier.bias"] = ((config.num_classes,), True)
+    return out
+
+
+def _conv_tensors(config: CRNNConfig) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """The ``features.*`` tensors: seven conv (+ BatchNorm) + ReLU blocks, max-pools after 1, 2, 4, 6."""
+    c = config.conv_channels
+    idx, c_in = 0, config.in_channels
+    for i in range(7):
+        k = 2 if i == 6 else 3
+        bn = config.batchnorm == "all" or i in (4, 5)
+        yield f"features.{idx}.weight", (c[i], c_in, k, k)
+        if not bn:
+            yield f"features.{idx}.bias", (c[i],)
+        idx += 1
+        if bn:
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                yield f"features.{idx}.{name}", (c[i],)
+            yield f"features.{idx}.num_batches_tracked", ()
+            idx += 1
+        idx += 1 if i not in (0, 1, 3, 5) else 2  # the ReLU, and the max-pool after it
+        c_in = c[i]
+
+
+#: safetensors dtype codes as torch dtypes (for messages; any ``F*``/``BF16`` code is a float)
+_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+
+
+def _read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Name -> (shape, dtype code) of every tensor, from the header alone (no tensor data read)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = {}
+            keys = f.keys()
+            for key in keys:
+                info = f.get_slice(key)
+                header[key] = (tuple(int(n) for n in info.get_shape()), str(info.get_dtype()))
+            return header
+    except (SafetensorError, OSError, ValueError) as e:
+        raise WeightsError(f"{path}: not a valid safetensors file ({e})") from e
+
+
+def _lstm_layers(keys: set[str]) -> int:
+    found = [int(m.group(1)) for k in keys if (m := re.fullmatch(r"rnn\.weight_ih_l(\d+)", k))]
+    return max(found) + 1 if found else 0
+
+
+def _check_header(
+    config: CRNNConfig, header: dict[str, tuple[tuple[int, ...], str]], w_path: Path, cfg_path: Path
+) -> None:
+    """Refuse a config that the weights file does not back, before anything is built."""
+    problems = []
+    in_file = _lstm_layers(set(header))
+    if config.num_lstm_layers != in_file:
+        problems.append(
+            f"num_lstm_layers is {config.num_lstm_layers} in the config, "
+            f"the weights hold {in_file} LSTM layers"
+        )
+    # layers beyond the file's are not listed one by one (10^7 layers would be 8 * 10^7 names)
+    expected = _expected(config, min(config.num_lstm_layers, in_file))
+    missing = sorted(set(expected) - set(header))
+    unexpected = sorted(set(header) - set(expected))
+    common = sorted(set(header) & set(expected))
+    shapes = [
+        f"{k}: file {header[k][0]} vs config {expected[k][0]}"
+        for k in common
+        if header[k][0] != expected[k][0]
+    ]
+    dtypes = [  # an integer tensor would be copied into a float parameter without a word
+        f"{k}: file {_DTYPES.get(header[k][1], header[k][1])} vs model {torch.float32}"
+        for k in common
+        if expected[k][1] and not header[k][1].startswith(("F", "BF"))
+    ]
+    problems += _config_hints(config, header)
+    if missing:
+        problems.append(f"missing tensors {_short(missing)}")
+    if unexpected:
+        problems.append(f"unexpected tensors {_short(unexpected)}")
+    if shapes:
+        problems.append(f"shape mismatches {_short(shapes)}")
+    if dtypes:
+        problems.append(f"dtype mismatches {_short(dtypes)}")
+    if problems:
+        raise WeightsError(f"{w_path} does not match {cfg_path}: " + "; ".join(problems))
+
+
+def _config_hints(config: CRNNConfig, header: dict[str, tuple[tuple[int, ...], str]]) -> list[str]:
+    """The config keys that disagree with the weights, where the header says what they should be."""
+    hints = []
+
+    def shape(key: str) -> tuple[int, ...] | None:
+        return header[key][0] if key in header else None
+
+    hh = shape("rnn.weight_hh_l0")
+    if hh is not None and len(hh) == 2 and hh[1] != config.hidden_size:
+        hints.append(f"hidden_size is {config.hidden_size} in the config, {hh[1]} in the weights")
+    conv = [name for name, s in _conv_tensors(config) if len(s) == 4]
+    widths = [shape(name) for name in conv]
+    if all(w is not None and len(w) == 4 for w in widths):
+        file_widths = tuple(w[0] for w in widths if w is not None)
+        if file_widths != config.conv_channels:
+            hints.append(
+                f"conv_channels are {list(config.conv_channels)} in the config, "
+                f"{list(file_widths)} in the weights"
+            )
+    bias = shape("classifier.bias")
+    if bias is not None and len(bias) == 1 and bias[0] != config.num_classes:
+        hints.append(
+            f"vocab has {len(config.vocab)} characters in the config, the weights have "
+            f"{bias[0] - 1} (+ the CTC blank)"
+        )
+    return hints
 
 
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
@@ -197,31 +367,11 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise WeightsError(f"{path}: not a valid safetensors file ({e})") from e
 
 
-def _check_state(model: CRNN, state: dict[str, torch.Tensor], w_path: Path, cfg_path: Path) -> None:
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    shapes = sorted(
-        f"{k}: file {tuple(state[k].shape)} vs config {tuple(expected[k].shape)}"
-        for k in set(state) & set(expected)
-        if state[k].shape != expected[k].shape
-    )
-    dtypes = sorted(  # an integer tensor would be copied into a float parameter without a word
-        f"{k}: file {state[k].dtype} vs model {expected[k].dtype}"
-        for k in set(state) & set(expected)
-        if expected[k].is_floating_point() and not state[k].is_floating_point()
-    )
-    problems = []
-    if missing:
-        problems.append(f"missing tensors {_short(missing)}")
-    if unexpected:
-        problems.append(f"unexpected tensors {_short(unexpected)}")
-    if shapes:
-        problems.append(f"shape mismatches {_short(shapes)}")
-    if dtypes:
-        problems.append(f"dtype mismatches {_short(dtypes)}")
-    if problems:
-        raise WeightsError(f"{w_path} does not match {cfg_path}: " + "; ".join(problems))
+def _check_finite(state: dict[str, torch.Tensor], w_path: Path) -> None:
+    """NaN or infinite weights read garbage at full confidence: refuse them, naming the tensors."""
+    bad = sorted(k for k, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all()))
+    if bad:
+        raise WeightsError(f"{w_path}: non-finite values (NaN or infinity) in {_short(bad)}")
 
 
 def _short(items: list[str], n: int = 6) -> str:

@@ -215,3 +215,135 @@ def test_push_to_hub_uploads_the_three_files(tiny_model: CRNN, monkeypatch: pyte
     assert seen["repo"] == ("me/tiny", True)
     assert seen["files"] == ["README.md", "config.json", "model.safetensors"]
     assert seen["config"]["arch"] == "tiny" and url.endswith("/commit/abc")
+
+
+# --- untrusted model folders (audit findings): one named error, nothing built that the weights do not back
+
+
+def _hostile(tmp_path: Path, tiny_model: CRNN, **changes: object) -> Path:
+    folder = tmp_path / "hostile"
+    save_pretrained(tiny_model, folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg.update(changes)
+    (folder / "config.json").write_text(json.dumps(cfg))
+    return folder
+
+
+def _never_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config the weights do not back must fail before any layer is built."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was built before the config was checked against the weights")
+
+    monkeypatch.setattr("crnn_plugin.hub.CRNN", refuse)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"hidden_size": 10**9}, r"hidden_size is 1000000000 in the config, 16 in the weights"),
+        ({"conv_channels": [10**9] * 7}, r"conv_channels are \[1000000000, .*\] in the config, \[8, 16,"),
+        ({"num_lstm_layers": 10**7}, r"num_lstm_layers is 10000000 in the config, the weights hold 2"),
+        ({"vocab": "abc"}, r"vocab has 3 characters in the config, the weights have 62"),
+    ],
+)
+def test_config_is_checked_against_the_header_before_building(
+    tiny_model: CRNN,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, object],
+    message: str,
+) -> None:
+    import time
+
+    folder = _hostile(tmp_path, tiny_model, **changes)
+    _never_build(monkeypatch)
+    t0 = time.perf_counter()
+    with pytest.raises(WeightsError, match=message) as e:
+        from_pretrained(folder)
+    assert time.perf_counter() - t0 < 2.0  # nothing sized by the config was built or listed
+    assert str(folder / "model.safetensors") in str(e.value) and "config.json" in str(e.value)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 2000
+
+
+def test_expected_tensors_mirror_the_model() -> None:
+    """hub.expected_tensors (the header check) describes exactly CRNN(config)'s state dict."""
+    from crnn_plugin import PRESETS, CRNNConfig
+    from crnn_plugin.hub import expected_tensors
+
+    small = (3, 4, 5, 6, 7, 8, 9)
+    configs = [
+        *PRESETS.values(),
+        CRNNConfig(conv_channels=small, hidden_size=5, num_lstm_layers=1, batchnorm="paper"),
+        CRNNConfig(
+            conv_channels=small, hidden_size=6, num_lstm_layers=3, in_channels=1, mean=(0.5,), std=(0.5,)
+        ),
+    ]
+    for config in configs:
+        state = CRNN(config).state_dict()
+        got = {k: (tuple(v.shape), v.is_floating_point()) for k, v in state.items()}
+        assert got == expected_tensors(config), config
+
+
+def test_hostile_json_is_a_config_error(tiny_model: CRNN, tmp_path: Path) -> None:
+    folder = _hostile(tmp_path, tiny_model)
+    cfg_path = folder / "config.json"
+    cfg_path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ConfigError, match=r"config\.json: not a model config \(JSON nested too deeply\)"):
+        from_pretrained(folder)
+    cfg = json.loads(json.dumps(tiny_model.config.to_dict()))
+    cfg_path.write_text(json.dumps(cfg).replace('"hidden_size": 16', '"hidden_size": ' + "9" * 5000))
+    with pytest.raises(ConfigError, match=r"config\.json: hidden_size: <integer of 5000 digits> is not"):
+        from_pretrained(folder)
+    cfg_path.write_text(json.dumps(cfg).replace('"conv_channels": [8', '"conv_channels": [' + "9" * 5000))
+    with pytest.raises(ConfigError, match=r"config\.json: conv_channels: <integer of 5000 digits>"):
+        from_pretrained(folder)
+    cfg_path.write_text(json.dumps({**cfg, "vocab": "x" * 2_000_000}))
+    with pytest.raises(ConfigError, match=r"config\.json: larger than 1048576 bytes"):
+        from_pretrained(folder)
+    cfg_path.write_text(json.dumps({**cfg, "mean": [0.5, float("nan"), 0.5]}))
+    with pytest.raises(ConfigError, match=r"mean must be a list of finite numbers"):
+        from_pretrained(folder)
+    cfg_path.write_text(json.dumps({**cfg, "min_width": 10**6, "max_width": 10**7}))
+    with pytest.raises(ConfigError, match=r"need min_width <= 1024 and max_width <= 8192"):
+        from_pretrained(folder)
+    cfg_path.write_text(json.dumps({**cfg, "conv_channels": [[[1] * 10_000]] * 7}))
+    with pytest.raises(ConfigError, match=r"conv_channels must be a list of integers >= 1") as e:
+        from_pretrained(folder)
+    assert len(str(e.value)) < len(str(cfg_path)) + 300  # the value is shown abridged
+
+
+def test_non_finite_weights_are_refused(tiny_model: CRNN, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    save_pretrained(tiny_model, tmp_path)
+    state = load_file(str(tmp_path / "model.safetensors"))
+    save_file(
+        {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v for k, v in state.items()},
+        str(tmp_path / "model.safetensors"),
+    )
+    with pytest.raises(
+        WeightsError, match=r"model\.safetensors: non-finite values \(NaN or infinity\) in \["
+    ):
+        from_pretrained(tmp_path)
+    state["classifier.bias"][3] = float("inf")
+    save_file(state, str(tmp_path / "model.safetensors"))
+    with pytest.raises(WeightsError, match=r"non-finite values .* in \['classifier\.bias'\]"):
+        from_pretrained(tmp_path)
+
+
+def test_cli_reports_a_hostile_folder_in_one_line(
+    tiny_model: CRNN, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crnn_plugin.cli import main
+
+    folder = _hostile(tmp_path, tiny_model, hidden_size=10**9)
+    crop = Path(__file__).resolve().parents[1] / "examples" / "crops" / "crop_00.png"
+    assert main(["recognize", "--model", str(folder), "--quiet", str(crop)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert "config.json" in err and "hidden_size is 1000000000" in err
+    (folder / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["info", "--model", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "nested too deeply" in err
