@@ -10,12 +10,19 @@ docTR has no plugin mechanism, so registration (1) appends the name to docTR's r
 ``ARCHS`` list, (2) adds the factory to ``doctr.models.recognition``, and (3) wraps docTR's
 recognition ``_predictor`` so that a :class:`crnn_plugin.CRNN` is adapted before docTR's
 ``isinstance`` check. ``import crnn_plugin`` does this on its own once docTR gets imported.
+
+docTR's ``vocab=`` convention holds: ``crnn_plugin(pretrained=False, vocab=V)`` builds an untrained
+model for ``V``; ``crnn_plugin(pretrained=True, vocab=V)`` with ``V`` other than the weights'
+vocabulary keeps every layer and re-initialises only the classifier rows of characters the
+weights do not know (docTR re-initialises the whole layer), with a warning naming those rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,12 +31,14 @@ import numpy as np
 import torch
 from doctr.models import recognition as doctr_recognition
 from doctr.models.recognition import zoo as doctr_zoo
+from doctr.models.recognition.core import RecognitionPostProcessor
 from doctr.models.recognition.crnn.pytorch import CRNN as _DoctrCRNN
 from torch import nn
 
-from .config import CRNNConfig
 from .ctc import best_path, ctc_loss
+from .errors import WeightsError
 from .model import CRNN
+from .transfer import new_rows, transfer_weights, with_vocab
 from .vocab import Tokenizer
 
 __all__ = [
@@ -50,17 +59,23 @@ ARCH_NAME = "crnn_plugin"
 DOCTR_INPUT_SHAPE = (3, 32, 128)
 
 
-class CTCDecoder:
-    """docTR-style post-processor: ``(N, T, C)`` logits to ``[(word, confidence)]``.
+class CTCDecoder(RecognitionPostProcessor):
+    """docTR post-processor: ``(N, T, C)`` logits to ``[(word, confidence)]``; ``repr`` is
+    ``CTCDecoder(vocab_size=N)`` like docTR's own.
 
     The confidence is the exact CTC probability of the word (all alignments), in ``[0, 1]``.
     """
 
     def __init__(self, vocab: str) -> None:
-        self.vocab = vocab
+        super().__init__(vocab)
         self._tok = Tokenizer(vocab)
 
     def __call__(self, logits: torch.Tensor) -> list[tuple[str, float]]:
+        if logits.dim() != 3 or logits.shape[-1] != len(self.vocab) + 1:
+            raise ValueError(
+                f"expected (N, T, {len(self.vocab) + 1}) logits for a vocab of {len(self.vocab)} characters "
+                f"and the CTC blank, got {tuple(logits.shape)}"
+            )
         return [(d.text, d.confidence) for d in best_path(logits.float(), self._tok)]
 
 
@@ -73,7 +88,9 @@ class DoctrCRNN(_DoctrCRNN):
     ``exportable=True`` only ``logits`` (for ONNX export). The CTC blank is the last class.
     """
 
-    def __init__(self, model: CRNN, *, exportable: bool = False) -> None:
+    def __init__(
+        self, model: CRNN, *, exportable: bool = False, input_shape: tuple[int, int, int] | None = None
+    ) -> None:
         nn.Module.__init__(self)  # not docTR's __init__: that would build docTR's own backbone
         self.crnn = model
         self.vocab = model.config.vocab
@@ -82,7 +99,7 @@ class DoctrCRNN(_DoctrCRNN):
         self.cfg: dict[str, Any] = {
             "mean": tuple(model.config.mean),
             "std": tuple(model.config.std),
-            "input_shape": DOCTR_INPUT_SHAPE,
+            "input_shape": input_shape or (model.config.in_channels, *DOCTR_INPUT_SHAPE[1:]),
             "vocab": model.config.vocab,
             "url": None,
             "arch": ARCH_NAME,
@@ -118,11 +135,45 @@ class DoctrCRNN(_DoctrCRNN):
         return ctc_loss(model_output, targets.to(model_output.device), lengths.to(model_output.device))
 
     def from_pretrained(self, path_or_url: str, **kwargs: Any) -> None:  # type: ignore[override]
-        """Load a crnn_plugin model folder, shipped name or Hub repo id (safetensors only)."""
+        """Load a crnn_plugin model folder, shipped name or Hub repo id (safetensors only).
+
+        This model keeps its vocabulary: weights of another vocabulary are mapped by character
+        (new characters' classifier rows stay as they are, with a warning), as docTR's
+        ``ignore_keys`` does for the whole layer. docTR's ``hash_prefix``/``ignore_keys`` are
+        accepted and not needed (safetensors headers are checked, the classifier is mapped).
+        """
         from .hub import from_pretrained
 
+        kwargs.pop("hash_prefix", None)
+        kwargs.pop("ignore_keys", None)
         loaded = from_pretrained(path_or_url, **kwargs)
-        self.crnn.load_state_dict(loaded.state_dict())
+        if loaded.vocab == self.vocab:
+            try:
+                self.crnn.load_state_dict(loaded.state_dict())
+            except RuntimeError as e:
+                raise WeightsError(f"{path_or_url}: another architecture than this model's ({e})") from e
+        else:
+            try:
+                new = transfer_weights(loaded, self.crnn)
+            except ValueError as e:
+                raise WeightsError(f"{path_or_url}: another architecture than this model's ({e})") from e
+            _warn_new_rows(self.vocab, new, str(path_or_url))
+        # the weights' normalisation, under this model's vocabulary
+        self.crnn.config = dataclasses.replace(loaded.config, vocab=self.vocab)
+        self.cfg.update(mean=tuple(loaded.config.mean), std=tuple(loaded.config.std))
+
+
+def _warn_new_rows(vocab: str, new: list[str], source: str) -> None:
+    """docTR warns when ``vocab=`` differs from the pretrained one; we say which rows are fresh."""
+    warnings.warn(
+        f"crnn_plugin: vocab differs from the vocabulary of the pretrained weights ({source}): layer "
+        f"'classifier' re-initialised for {len(new)} of {len(vocab)} characters, "
+        f"rows {new_rows(vocab, new)}; the other characters, the CTC blank and every other layer "
+        "keep their trained weights. "
+        "Fine-tune the model before relying on the new characters.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def as_doctr_model(model: CRNN | DoctrCRNN) -> DoctrCRNN:
@@ -135,26 +186,55 @@ def as_doctr_model(model: CRNN | DoctrCRNN) -> DoctrCRNN:
 
 
 def crnn_plugin(pretrained: bool = False, pretrained_backbone: bool = True, **kwargs: Any) -> DoctrCRNN:
-    """docTR factory for the shipped default model.
+    """docTR factory for the shipped default model (``model=`` names another folder, shipped
+    model or Hub repo id).
 
-    ``pretrained=True`` loads the shipped weights (offline); ``pretrained=False`` builds the same
-    architecture untrained. ``model=`` may name another folder, shipped model or Hub repo id.
-    ``vocab``/``input_shape`` passed by docTR are checked, not silently ignored.
+    ``pretrained=True`` loads the weights (offline for shipped ones); ``pretrained=False`` builds
+    the same architecture untrained. ``vocab=V`` follows docTR: untrained for ``V``, or the
+    pretrained weights with the classifier rows of characters new to them re-initialised (a
+    warning names them). ``input_shape=(C, 32, W)`` sets the width docTR's pre-processor pads
+    to (any width works); ``exportable=True`` returns logits only, for ONNX export.
+
+    >>> from doctr.models import recognition                         # doctest: +SKIP
+    >>> model = recognition.crnn_plugin(pretrained=True, vocab=VOCABS["french"])  # doctest: +SKIP
     """
-    from .hub import from_pretrained, resolve_model_dir
+    from .hub import DEFAULT_MODEL, from_pretrained, load_config, resolve_model_dir
 
     name = kwargs.pop("model", None)
+    vocab = kwargs.pop("vocab", None)
+    input_shape = kwargs.pop("input_shape", None)
+    exportable = bool(kwargs.pop("exportable", False))
+    if kwargs:
+        raise TypeError(f"crnn_plugin() got unexpected keyword arguments {sorted(kwargs)}")
+    if vocab is not None and not isinstance(vocab, str):
+        raise TypeError(f"vocab must be a string of characters, got {type(vocab).__name__}")
     if pretrained:
         net = from_pretrained(name)
+        if vocab is not None and vocab != net.vocab:
+            net, new = with_vocab(net, vocab)
+            _warn_new_rows(vocab, new, str(name or DEFAULT_MODEL))
     else:
-        net = CRNN(CRNNConfig.load(resolve_model_dir(name) / "config.json"))
-    vocab = kwargs.pop("vocab", None)
-    if vocab is not None and vocab != net.config.vocab:
+        config = load_config(resolve_model_dir(name))  # checked against its weights' header
+        if vocab is not None:
+            config = dataclasses.replace(config, vocab=vocab)
+        net = CRNN(config).eval()
+    return DoctrCRNN(net, exportable=exportable, input_shape=_input_shape(input_shape, net))
+
+
+def _input_shape(value: Any, net: CRNN) -> tuple[int, int, int] | None:
+    if value is None:
+        return None
+    c = net.config
+    try:
+        shape = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) != 3 or shape[0] != c.in_channels or shape[1] != c.input_height or shape[2] < c.min_width:
         raise ValueError(
-            "crnn_plugin models have a fixed vocab (see config.json); use add_whitelist to restrict it"
+            f"input_shape must be ({c.in_channels}, {c.input_height}, W) with W >= {c.min_width}, "
+            f"got {value!r}"
         )
-    kwargs.pop("input_shape", None)  # any width works; docTR's pre-processor decides the shape
-    return DoctrCRNN(net, exportable=bool(kwargs.pop("exportable", False)))
+    return (shape[0], shape[1], shape[2])
 
 
 def _wrap_predictor(original: Any) -> Any:

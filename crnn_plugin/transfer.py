@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from .model import CRNN
 
-__all__ = ["transfer_weights"]
+__all__ = ["transfer_weights", "with_vocab", "new_rows"]
 
 
 def transfer_weights(source: CRNN, target: CRNN) -> list[str]:
@@ -38,3 +40,35 @@ def transfer_weights(source: CRNN, target: CRNN) -> list[str]:
             state[name] = t
     target.load_state_dict(state)
     return [c for c in new if c not in old_index]
+
+
+def with_vocab(source: CRNN, vocab: str) -> tuple[CRNN, list[str]]:
+    """``source`` rebuilt for ``vocab``: same architecture, normalisation and weights, classifier
+    rows mapped by character (:func:`transfer_weights`); returns the model and the new characters.
+
+    The model is on ``source``'s device, in ``source``'s train/eval mode. An invalid ``vocab``
+    (empty, duplicates) is a :class:`~crnn_plugin.errors.ConfigError`.
+    """
+    target = CRNN(dataclasses.replace(source.config, vocab=vocab))
+    new = transfer_weights(source, target)
+    device = next(source.parameters()).device
+    return target.to(device).train(source.training), new
+
+
+def new_rows(vocab: str, new_chars: list[str]) -> str:
+    """Which classifier rows of ``vocab`` were freshly initialised, as ranges: ``"94-100 ('éèàçüöñ')"``."""
+    if not new_chars:
+        return "none"
+    fresh = set(new_chars)
+    idx = [i for i, c in enumerate(vocab) if c in fresh]
+    spans: list[str] = []
+    start = prev = idx[0]
+    for i in [*idx[1:], -1]:
+        if i != prev + 1:
+            spans.append(str(start) if start == prev else f"{start}-{prev}")
+            start = i
+        prev = i
+    chars = "".join(new_chars)
+    shown = chars if len(chars) <= 40 else chars[:40] + "..."
+    ranges = ", ".join(spans[:12]) + (f" and {len(spans) - 12} more ranges" if len(spans) > 12 else "")
+    return f"{ranges} ({shown!r})"

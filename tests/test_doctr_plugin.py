@@ -7,8 +7,11 @@ boxes where the test drew the words. Everything after detection is docTR's real 
 
 from __future__ import annotations
 
+import dataclasses
+import string
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 pytest.importorskip("doctr")
 
-from doctr.models import detection, kie_predictor, ocr_predictor, recognition_predictor  # noqa: E402
+from doctr.models import detection, kie_predictor, ocr_predictor, recognition, recognition_predictor  # noqa: E402
 from doctr.models.utils import add_whitelist, export_model_to_onnx  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -167,3 +170,148 @@ def test_from_pretrained_model_in_ocr_predictor(tmp_path: Path) -> None:
         for w in line["words"]
     ]
     assert "Receipt" in words
+
+
+# --- docTR's vocab= convention, the post-processor's repr, and whitelists on a new vocabulary
+
+#: a vocabulary docTR users ask for: ASCII letters and digits, some French/German/Spanish letters,
+#: in an order of its own (rows are mapped by character, not by position)
+ACCENTED = "éèàçüöñ" + "".join(reversed(string.digits + string.ascii_letters)) + "-'"
+
+
+def doctr_factory(**kwargs: Any) -> DoctrCRNN:
+    """docTR's ``recognition.crnn_plugin``, looked up the way docTR's own tests do."""
+    model = recognition.__dict__["crnn_plugin"](**kwargs)
+    assert isinstance(model, DoctrCRNN)
+    return model
+
+
+def _shipped() -> CRNN:
+    needs_weights()
+    return crnn_plugin.from_pretrained()
+
+
+@pytest.mark.parametrize("train_mode", [True, False])
+@pytest.mark.parametrize("pretrained", [True, False])
+def test_recognition_model_contract_with_vocab(pretrained: bool, train_mode: bool) -> None:
+    """What docTR asks of every recognition architecture, built with ``vocab=``."""
+    if pretrained:
+        needs_weights()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the pretrained warning is tested below
+        model = doctr_factory(vocab=ACCENTED, pretrained=pretrained, input_shape=(3, 32, 128))
+    model = model.train() if train_mode else model.eval()
+    assert isinstance(model, torch.nn.Module) and model.vocab == ACCENTED
+    assert model.cfg["vocab"] == ACCENTED and model.cfg["input_shape"] == (3, 32, 128)
+    x = torch.rand(4, 3, 32, 128)
+    out = model(x, ["é", "ça", "a", "über"], return_model_output=True, return_preds=not train_mode)
+    assert sorted(out) == (["loss", "out_map"] if train_mode else ["loss", "out_map", "preds"])
+    assert out["out_map"].dtype == torch.float32 and out["out_map"].shape == (4, 33, len(ACCENTED) + 1)
+    assert out["loss"].ndim == 0 and torch.isfinite(out["loss"])
+    if train_mode:
+        out["loss"].backward()
+        grad = model.crnn.classifier.weight.grad
+        assert grad is not None and torch.isfinite(grad).all()
+    else:
+        assert len(out["preds"]) == 4
+        for word, conf in out["preds"]:
+            assert isinstance(word, str) and isinstance(conf, float) and 0 <= conf <= 1
+            assert set(word) <= set(ACCENTED)
+    with pytest.raises(ValueError, match="Need to provide labels"):
+        model.train()
+        model(x, None)
+    assert callable(model.from_pretrained)
+
+
+def test_pretrained_with_another_vocab_maps_the_classifier_and_warns() -> None:
+    shipped = _shipped()
+    with pytest.warns(UserWarning) as record:
+        model = doctr_factory(pretrained=True, vocab=ACCENTED)
+    (w,) = [r for r in record if "crnn_plugin" in str(r.message)]
+    assert "layer 'classifier' re-initialised for 7 of 71 characters, rows 0-6 ('éèàçüöñ')" in str(w.message)
+    assert w.filename == __file__  # points at the caller
+    old, new = shipped.state_dict(), model.crnn.state_dict()
+    assert all(torch.equal(old[k], new[k]) for k in old if not k.startswith("classifier."))
+    for name in ("classifier.weight", "classifier.bias"):
+        for i, c in enumerate(ACCENTED):
+            if c in shipped.vocab:  # a shared character keeps its trained row, wherever it now is
+                assert torch.equal(new[name][i], old[name][shipped.vocab.index(c)]), (name, c)
+        assert torch.equal(new[name][-1], old[name][-1])  # the CTC blank
+    # the shared characters still read: "hello" and "2024" need no new row
+    crops = [np.asarray(render_word(w, size=40)) for w in ("hello", "2024")]
+    assert [t for t, _ in recognition_predictor(model)(crops)] == ["hello", "2024"]
+    # the same vocabulary loads plainly: no warning, the shipped weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same = doctr_factory(pretrained=True, vocab=shipped.vocab)
+    assert all(torch.equal(v, same.crnn.state_dict()[k]) for k, v in old.items())
+
+
+def test_untrained_model_for_a_vocab_and_bad_arguments() -> None:
+    needs_weights()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about: nothing is loaded
+        model = doctr_factory(pretrained=False, vocab="abcé")
+    assert model.crnn.classifier.weight.shape[0] == 5 and model.postprocessor.vocab == "abcé"
+    assert doctr_factory(pretrained=False, input_shape=(3, 32, 256)).cfg["input_shape"] == (
+        3,
+        32,
+        256,
+    )
+    with pytest.raises(ValueError, match=r"input_shape must be \(3, 32, W\)"):
+        doctr_factory(pretrained=False, input_shape=(3, 64, 128))
+    with pytest.raises(ValueError, match="vocab must be a non-empty string without duplicates"):
+        doctr_factory(pretrained=False, vocab="abca")
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['rnn_units'\]"):
+        doctr_factory(pretrained=False, rnn_units=64)
+
+
+def test_postprocessor_repr_and_shape_check() -> None:
+    from crnn_plugin.doctr_plugin import CTCDecoder
+
+    decoder = CTCDecoder(ACCENTED)
+    assert repr(decoder) == f"CTCDecoder(vocab_size={len(ACCENTED)})"
+    decoded = decoder(torch.rand(2, 40, len(ACCENTED) + 1))
+    assert len(decoded) == 2
+    assert all(
+        isinstance(w, str) and isinstance(c, float) and 0 <= c <= 1 and set(w) <= set(ACCENTED)
+        for w, c in decoded
+    )
+    with pytest.raises(ValueError, match=r"expected \(N, T, 72\) logits"):
+        decoder(torch.rand(2, 40, 30))  # logits of another vocabulary would decode the wrong characters
+
+
+def test_add_whitelist_on_a_model_built_with_vocab(tiny_config: crnn_plugin.CRNNConfig) -> None:
+    """docTR's add_whitelist finds our classifier, masks or folds characters, and comes off again."""
+    torch.manual_seed(0)
+    net = CRNN(dataclasses.replace(tiny_config, vocab=ACCENTED)).eval()
+    predictor = recognition_predictor(net)
+    crops = [np.asarray(render_word(w)) for w in ("été", "Ñu", "2024", "ok")]
+    before = predictor(crops)
+    model = predictor.model
+    with add_whitelist(predictor, "0123456789") as handle:
+        assert len(handle._handles) == 1  # exactly one projection: our classifier
+        assert all(set(t) <= set("0123456789") for t, _ in predictor(crops))
+    ascii_letters = string.ascii_letters
+    with add_whitelist(model, ascii_letters, strategy="nearest"):
+        logits = model(torch.rand(2, 3, 32, 128), return_model_output=True)["out_map"]
+        assert all(set(t) <= set(ascii_letters) for t, _ in predictor(crops))
+    banned = [ACCENTED.index(c) for c in ACCENTED if c not in ascii_letters]
+    assert torch.isinf(logits[..., banned]).all() and torch.isfinite(logits[..., -1]).all()  # blank kept
+    assert predictor(crops) == before  # removed: unconstrained again
+
+
+def test_doctr_from_pretrained_keeps_the_models_vocab(tiny_model: CRNN, tmp_path: Path) -> None:
+    crnn_plugin.save_pretrained(tiny_model, tmp_path / "m")
+    same = DoctrCRNN(CRNN(tiny_model.config))
+    same.from_pretrained(str(tmp_path / "m"), ignore_keys=["crnn.classifier.weight"])  # docTR's keyword
+    assert all(torch.equal(v, same.crnn.state_dict()[k]) for k, v in tiny_model.state_dict().items())
+    other = DoctrCRNN(CRNN(dataclasses.replace(tiny_model.config, vocab="éèà0")))
+    with pytest.warns(UserWarning, match=r"re-initialised for 3 of 4 characters, rows 0-2 \('éèà'\)"):
+        other.from_pretrained(str(tmp_path / "m"))
+    assert other.vocab == "éèà0" and other.crnn.vocab == "éèà0"
+    zero = tiny_model.vocab.index("0")
+    assert torch.equal(other.crnn.classifier.weight[3], tiny_model.classifier.weight[zero])
+    wider = DoctrCRNN(CRNN(dataclasses.replace(tiny_model.config, hidden_size=24)))
+    with pytest.raises(crnn_plugin.WeightsError, match="another architecture"):
+        wider.from_pretrained(str(tmp_path / "m"))
