@@ -6,9 +6,20 @@ import dataclasses
 
 import torch
 
+from .config import CRNNConfig
 from .model import CRNN
 
-__all__ = ["transfer_weights", "with_vocab", "new_rows"]
+__all__ = ["transfer_weights", "with_vocab", "new_rows", "check_transferable"]
+
+
+def check_transferable(source: CRNNConfig, target: CRNNConfig, *, name: str = "init_from") -> None:
+    """Raise ``ValueError`` unless :func:`transfer_weights` can copy a ``source`` model into a
+    ``target`` one, from the configs alone (every layer but the classifier has the same shape when
+    these keys agree). For checking a training config's ``init_from`` before any work."""
+    for key in ("in_channels", "conv_channels", "batchnorm", "hidden_size", "num_lstm_layers"):
+        a, b = getattr(source, key), getattr(target, key)
+        if a != b:
+            raise ValueError(f"{name} has {key}={a!r}, the model to train {key}={b!r}: not transferable")
 
 
 def transfer_weights(source: CRNN, target: CRNN) -> list[str]:

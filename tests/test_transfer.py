@@ -63,3 +63,21 @@ def test_new_rows_names_the_rows() -> None:
     assert new_rows("abc", []) == "none"
     long = "".join(chr(0x4E00 + i) for i in range(100))
     assert new_rows(long, list(long)).startswith("0-99 (") and "..." in new_rows(long, list(long))
+
+
+def test_check_transferable_from_the_configs_alone(tiny_model: CRNN) -> None:
+    from crnn_plugin import PRESETS
+    from crnn_plugin.transfer import check_transferable
+
+    config = tiny_model.config
+    check_transferable(config, dataclasses.replace(config, vocab="éa"))  # another vocab is fine
+    with pytest.raises(
+        ValueError, match=r"init_from has conv_channels=\(8, 16, .*\), the model to train conv_channels=\(32,"
+    ):
+        check_transferable(config, PRESETS["crnn_small"])
+    with pytest.raises(ValueError, match=r"init_from has hidden_size=16, the model to train hidden_size=24"):
+        check_transferable(config, dataclasses.replace(config, hidden_size=24))
+    with pytest.raises(
+        ValueError, match=r"weights/x has batchnorm='all', the model to train batchnorm='paper'"
+    ):
+        check_transferable(config, dataclasses.replace(config, batchnorm="paper"), name="weights/x")
