@@ -286,8 +286,12 @@ def _read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
 
 
 def _lstm_layers(keys: set[str]) -> int:
-    found = [int(m.group(1)) for k in keys if (m := re.fullmatch(r"rnn\.weight_ih_l(\d+)", k))]
-    return max(found) + 1 if found else 0
+    """LSTM layers 0, 1, ... present in the file: counted, never read from a name (a lone
+    ``rnn.weight_ih_l999999999`` must not make a billion-layer config look backed)."""
+    n = 0
+    while f"rnn.weight_ih_l{n}" in keys:
+        n += 1
+    return n
 
 
 def _check_header(
@@ -375,7 +379,9 @@ def _check_finite(state: dict[str, torch.Tensor], w_path: Path) -> None:
 
 
 def _short(items: list[str], n: int = 6) -> str:
-    return str(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
+    """The first ``n`` items, each cut to 120 characters (tensor names come from the file)."""
+    shown = [s if len(s) <= 120 else s[:117] + "..." for s in items[:n]]
+    return str(shown) + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
 def push_to_hub(

@@ -347,3 +347,24 @@ def test_cli_reports_a_hostile_folder_in_one_line(
     assert main(["info", "--model", str(folder)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nested too deeply" in err
+
+
+def test_hostile_tensor_names_stay_short(tiny_model: CRNN, tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    save_pretrained(tiny_model, tmp_path)
+    state = {k: v.contiguous() for k, v in tiny_model.state_dict().items()}
+    state["rnn.weight_ih_l" + "9" * 5000] = torch.zeros(1)  # int() of it would be Python's digit-limit error
+    state["x" * 100_000] = torch.zeros(1)
+    save_file(state, str(tmp_path / "model.safetensors"))
+    with pytest.raises(WeightsError, match="unexpected tensors") as e:
+        from_pretrained(tmp_path)
+    assert len(str(e.value)) < 1000
+    # a lone tensor named for layer 10^9 - 1 does not back num_lstm_layers = 10^9
+    del state["x" * 100_000], state["rnn.weight_ih_l" + "9" * 5000]
+    state["rnn.weight_ih_l999999999"] = torch.zeros(1)
+    save_file(state, str(tmp_path / "model.safetensors"))
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**cfg, "num_lstm_layers": 10**9}))
+    with pytest.raises(WeightsError, match="num_lstm_layers is 1000000000 in the config, the weights hold 2"):
+        from_pretrained(tmp_path)
