@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the extra dependencies needed to train the CRNN on synthetic data:
-# Debian font packages (for the synthetic word generator) and pip extras.
+# Debian font packages (for the synthetic word generator), Debian wallpaper
+# packages (photographic backgrounds) and pip extras.
 # Idempotent: re-running only installs what is missing. Packages that the
 # configured apt sources do not provide are skipped with a warning.
 set -euo pipefail
@@ -15,6 +16,18 @@ FONT_PACKAGES=(
   fonts-yanone-kaffeesatz fonts-sil-andika fonts-go fonts-comic-neue fonts-cabin
   fonts-aenigma fonts-mplus
 )
+# Photographic backgrounds (crnn_plugin/training/synth_photos.py cuts textures from them;
+# without them the generator uses procedural backgrounds only). Licences, from
+# /usr/share/doc/<pkg>/copyright:
+#   ukui-wallpapers              CC-BY-SA-3.0
+#   lomiri-wallpapers            per file: CC-BY-4.0, CC-BY-SA-3.0, CC-BY-SA-4.0, CC0-1.0 (debian/: Expat)
+#   plasma-workspace-wallpapers  GPL-2+
+#   gnome-backgrounds            per file: CC-BY-SA-3.0, CC-BY-SA-2.0, CC-BY-2.0 (package GPL-2+)
+#   mate-backgrounds             GPL-2+ (desktop/Ubuntu-Mate-*-no-logo.png: CC-BY-SA-4.0)
+# Only derived, downscaled textures end up in training images; none are redistributed.
+WALLPAPER_PACKAGES=(
+  ukui-wallpapers lomiri-wallpapers plasma-workspace-wallpapers gnome-backgrounds mate-backgrounds
+)
 PIP_PACKAGES=(fonttools wordfreq)
 PYTHON="${PYTHON:-python}"
 
@@ -28,7 +41,7 @@ if [ "$SUDO" != "__skip__" ] && command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update
   missing=()
-  for pkg in "${FONT_PACKAGES[@]}"; do
+  for pkg in "${FONT_PACKAGES[@]}" "${WALLPAPER_PACKAGES[@]}"; do
     # Already installed?
     if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
       continue
@@ -44,11 +57,11 @@ if [ "$SUDO" != "__skip__" ] && command -v apt-get >/dev/null 2>&1; then
   if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
   else
-    echo "all available font packages already installed"
+    echo "all available font and wallpaper packages already installed"
   fi
   if command -v fc-cache >/dev/null 2>&1; then fc-cache -f >/dev/null 2>&1 || true; fi
 else
-  echo "warning: apt-get unavailable; install fonts manually (see this script)" >&2
+  echo "warning: apt-get unavailable; install fonts and wallpapers manually (see this script)" >&2
 fi
 
 "$PYTHON" -m pip install "${PIP_PACKAGES[@]}"
