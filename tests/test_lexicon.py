@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import string
 from pathlib import Path
+from typing import cast
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from _helpers import render_word
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crnn_plugin import CRNN, LexiconError, Recognizer, sequence_log_probs
+from crnn_plugin import CRNN, CRNNConfig, LexiconError, Prediction, Recognizer, sequence_log_probs
 from crnn_plugin.lexicon import BKTree, Lexicon, match_case, read_lexicon_tsv
 
 
@@ -38,6 +39,7 @@ def test_bktree_and_scan_equal_linear_reference(words: list[str], query: str, de
     assert {w for w, _ in BKTree(set(words)).search(query, delta)} == expected
     assert set(lex.candidates(query, delta, "abcdef", method="bktree")) == expected
     assert set(lex.candidates(query, delta, "abcdef", method="scan")) == expected
+    assert set(lex.candidates(query, delta, "abcdef", method="filter")) == expected
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -54,14 +56,15 @@ def test_exhaustive_choice_is_true_argmax(seed: int) -> None:
     assert m.method == "exhaustive"
 
 
+@pytest.mark.parametrize("search", ["scan", "filter"])
 @pytest.mark.parametrize("seed", range(6))
-def test_pruned_search_returns_the_argmax_over_all_candidates(seed: int) -> None:
+def test_pruned_search_returns_the_argmax_over_all_candidates(seed: int, search: str) -> None:
     """Bound-ordered early stopping gives the same word as scoring every candidate within delta."""
     g = torch.Generator().manual_seed(seed)
     vocab = "abcd"
     rng = __import__("random").Random(seed)
     words = {"".join(rng.choice(vocab) for _ in range(rng.randint(1, 7))) for _ in range(4000)}
-    lex = Lexicon(sorted(words), case_sensitive=True, exhaustive_max=100)
+    lex = Lexicon(sorted(words), case_sensitive=True, exhaustive_max=100, search=search)
     target = rng.choice(sorted(words))
     t = 2 * len(target) + 3
     logits = torch.randn(t, len(vocab) + 1, generator=g) * (0.5 + seed % 3)
@@ -74,7 +77,7 @@ def test_pruned_search_returns_the_argmax_over_all_candidates(seed: int) -> None
     scores = sequence_log_probs(lp, [[vocab.index(c) for c in w] for w in cands])
     assert m.word == cands[int(torch.argmax(scores))]
     assert m.probability == pytest.approx(float(scores.max().exp()), rel=1e-4)
-    assert m.candidates == len(cands) and 1 <= m.scored <= m.candidates
+    assert m.candidates == len(cands) and 1 <= m.scored <= m.candidates and m.method == search
 
 
 def test_large_lexicon_uses_search_and_follows_the_readings_case() -> None:
@@ -251,3 +254,144 @@ def test_wrong_lexicon_arguments_say_what_to_pass(tiny_model: CRNN, lexicon: obj
     rec = Recognizer(tiny_model, device="cpu")
     with pytest.raises(LexiconError, match=match):
         rec([render_word("cat"), render_word("dog")], lexicon=lexicon)
+
+
+def test_whitespace_inside_a_word_is_refused_with_its_line(tmp_path: Path) -> None:
+    with pytest.raises(LexiconError, match=r"word 2 \('new york'\) contains whitespace"):
+        Lexicon(["paris", " new york ", "rome"])
+    f = tmp_path / "lex.txt"
+    f.write_text("# a comment may have spaces\n paris \nnew\tyork\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"lex\.txt:3: 'new\\tyork' contains whitespace"):
+        Lexicon.load(f)
+    f.write_text("# a comment may have spaces\n paris \n", encoding="utf-8")
+    assert Lexicon.load(f).words == ["paris"]
+    per = tmp_path / "lex.tsv"
+    per.write_text("a.png\tONE, TWO\nb.png\tNEW YORK,PARIS\n")
+    with pytest.raises(LexiconError, match=r"lex\.tsv:2: 'NEW YORK' contains whitespace"):
+        read_lexicon_tsv(per)
+
+
+def test_per_image_tsv_refuses_a_key_given_twice(tmp_path: Path) -> None:
+    per = tmp_path / "lex.tsv"
+    per.write_text("a.png\tONE\n# comment\nb.png\tTWO\na.png\tTHREE\n")
+    with pytest.raises(LexiconError, match=r"lex\.tsv:4: 'a\.png' already has a lexicon on line 1"):
+        read_lexicon_tsv(per)
+
+
+def test_big_lexicons_show_progress(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crnn_plugin.lexicon as lexicon_module
+
+    f = tmp_path / "lex.txt"
+    f.write_text("".join(f"w{i}\n" for i in range(50)))
+    Lexicon.load(f, progress=True)
+    assert capsys.readouterr().err == ""  # small: no bar
+    monkeypatch.setattr(lexicon_module, "_PROGRESS_MIN", 10)
+    Lexicon.load(f, progress=False)
+    assert capsys.readouterr().err == ""
+    lex = Lexicon.load(f, progress=True)
+    err = capsys.readouterr().err.splitlines()  # not a terminal: a line as each stage starts and ends
+    assert len(lex) == 50 and len(err) == 4, err
+    assert err[0].endswith("lex.txt: reading 51 lines...") and "lex.txt: reading 51 lines: done in" in err[1]
+    assert err[2].endswith("lex.txt: indexing 50 words...") and "indexing 50 words: done in" in err[3]
+
+
+def test_the_index_is_built_once_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls only look the index up: nothing is encoded again however many crops are matched."""
+    import crnn_plugin.lexicon as lexicon_module
+
+    vocab = string.digits + string.ascii_letters
+    lex = Lexicon([f"w{i:05d}" for i in range(3000)] + ["hello"])
+    lex.check_vocab(vocab)
+    monkeypatch.setattr(lexicon_module, "_index", None)  # would fail if called
+    monkeypatch.setattr(lexicon_module, "_occurrences", None)
+    lp = torch.zeros(12, len(vocab) + 1).log_softmax(-1)
+    for _ in range(3):
+        assert lex.match(lp, "hellp", vocab).candidates >= 1
+
+
+def _line_reading(text: str, vocab: str, unsure: dict[int, dict[str, float]] | None = None) -> torch.Tensor:
+    """Log-probs that read ``text`` (spaces included) with sure frames, except the characters at
+    the positions of ``unsure`` (their own distributions)."""
+    dists = [(unsure or {}).get(i, {c: 0.99}) for i, c in enumerate(text)]
+    return _reading(dists, vocab)
+
+
+def _fake_recognizer(vocab: str, lps: list[torch.Tensor]) -> object:
+    """What apply_lexicon needs of a Recognizer, on hand-made log-probs."""
+    from types import SimpleNamespace
+
+    from crnn_plugin import Tokenizer, best_path
+
+    tok = Tokenizer(vocab)
+    return SimpleNamespace(
+        config=SimpleNamespace(vocab=vocab),
+        log_probs_and_decode=lambda tensors: [(lp, best_path(lp.unsqueeze(0), tok)[0]) for lp in lps],
+    )
+
+
+def _words(p: Prediction) -> list[dict[str, object]]:
+    """The per-word details of a line matched with a lexicon."""
+    return cast("list[dict[str, object]]", p.extra["words"])
+
+
+def test_word_spans_cut_the_frames_where_the_space_wins() -> None:
+    from crnn_plugin.lexicon import word_spans
+
+    vocab = "acdgot1 "
+    lp = _line_reading(" cat  11 dag ", vocab)
+    spans = word_spans(lp, vocab)
+    assert [r for _, _, r in spans] == ["cat", "11", "dag"]
+    for start, end, reading in spans:
+        assert len(reading) * 2 <= end - start  # a word's own frames: its characters and blanks
+        assert vocab.index(" ") not in lp[start:end].argmax(-1).tolist()
+
+
+def test_a_line_is_matched_word_by_word() -> None:
+    from crnn_plugin.lexicon import apply_lexicon
+
+    vocab = "acdgot1 "
+    lp = _line_reading("cat 11 dag", vocab, unsure={8: {"a": 0.5, "o": 0.45}})  # "dag" or "dog"
+    rec = _fake_recognizer(vocab, [lp])
+    lex = Lexicon(["cat", "dog"], case_sensitive=True)
+    closed = apply_lexicon(rec, [torch.zeros(1)], lex)[0]  # type: ignore[arg-type]
+    # closed (the paper's rule): every word becomes a lexicon word, "11" too
+    assert closed.raw_text == "cat 11 dag" and closed.lexicon_used
+    assert [w["reading"] for w in _words(closed)] == ["cat", "11", "dag"]
+    assert closed.text.split(" ") in (["cat", w, "dog"] for w in ("cat", "dog"))
+    assert closed.confidence == pytest.approx(
+        float(sequence_log_probs(lp, [[vocab.index(c) for c in closed.text]])[0].exp()), rel=1e-5
+    )
+    # open: the sure "11" stays, the unsure "dag" becomes "dog"
+    lex = Lexicon(["cat", "dog"], case_sensitive=True, min_ratio=0.01)
+    opened = apply_lexicon(rec, [torch.zeros(1)], lex)[0]  # type: ignore[arg-type]
+    assert opened.text == "cat 11 dog" and opened.lexicon_used
+    assert [w["lexicon_used"] for w in _words(opened)] == [True, False, True]
+    # nothing taken from the lexicon: the lexicon-free line comes back as it is
+    lex = Lexicon(["cog"], case_sensitive=True, min_ratio=0.01)
+    kept = apply_lexicon(rec, [torch.zeros(1)], lex)[0]  # type: ignore[arg-type]
+    assert kept.text == kept.raw_text == "cat 11 dag" and not kept.lexicon_used
+    assert kept.confidence == pytest.approx(
+        float(sequence_log_probs(lp, [[vocab.index(c) for c in kept.text]])[0].exp()), rel=1e-5
+    )
+
+
+def test_a_space_model_takes_lexicons_on_words_and_lines(tiny_config: CRNNConfig) -> None:
+    """An untrained model whose vocab has the space: lexicons load, match and never put a space
+    inside a word; a word reading (no space) goes through the word path unchanged."""
+    import dataclasses
+
+    from crnn_plugin import VOCABS
+
+    torch.manual_seed(0)
+    model = CRNN(dataclasses.replace(tiny_config, vocab=VOCABS["english_space"])).eval()
+    rec = Recognizer(model, device="cpu")
+    lex = Lexicon(["cat", "dog", "total"], min_ratio=0.01)
+    lex.check_vocab(rec.config.vocab)
+    for p in rec([render_word("cat"), render_word("total 12.50")], lexicon=lex):
+        assert p.raw_text is not None and p.text.strip() == p.text and "  " not in p.text
+        if " " in p.raw_text:
+            assert all(" " not in str(w["reading"]) for w in _words(p))
+        else:
+            assert "words" not in p.extra
