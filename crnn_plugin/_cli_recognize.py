@@ -361,8 +361,9 @@ def _lexicon_lookup(args: argparse.Namespace, rec: Any) -> Any:
     if args.lexicon and args.lexicon_per_image:
         raise CRNNError("use either --lexicon or --lexicon-per-image, not both")
     ratio, delta = args.lexicon_min_ratio, args.lexicon_max_distance
-    if args.lexicon:
-        lex = Lexicon.load(args.lexicon, min_ratio=ratio, max_distance=delta)
+    if args.lexicon:  # read and indexed once, now (progress on stderr for big lists)
+        lex = Lexicon.load(args.lexicon, min_ratio=ratio, max_distance=delta, progress=not args.quiet)
+        lex.check_vocab(rec.config.vocab)
         return lambda path: lex
     return _PerImageLexicons(Path(args.lexicon_per_image), rec.config.vocab, ratio, delta)
 

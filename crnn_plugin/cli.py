@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -129,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--predictions", default=None, help="write per-sample predictions (JSON lines)")
     e.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table (default): Markdown, one column per benchmark; json: one JSON object per benchmark",
+    )
+    e.add_argument(
         "--doctr",
         action="store_true",
         help="also evaluate through docTR's recognition_predictor (32x128 inputs)",
@@ -144,7 +151,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``crnn-plugin`` command; returns the exit code."""
+    """Entry point of the ``crnn-plugin`` command; returns the exit code.
+
+    SIGINT and SIGTERM end it with exit 130 and one line on stderr, from the first line of
+    ``main`` on (``recognize`` first writes what it finished).
+    """
+    old_term = _on_sigterm(_interrupt)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("crnn-plugin: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        _on_sigterm(old_term)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(handler: object) -> object:
+    """Install a SIGTERM handler and return the previous one (nothing outside the main thread)."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)  # type: ignore[arg-type]
+    except ValueError:  # not the main thread: leave signals alone
+        return handler
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:
@@ -174,9 +208,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CRNNError as e:
         print(f"crnn-plugin: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("crnn-plugin: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     return EXIT_USAGE
 
 
@@ -220,12 +251,25 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         print("crnn-plugin: error: --limit must be >= 1", file=sys.stderr)
         return EXIT_USAGE
+    if args.doctr and args.format == "json":
+        print("crnn-plugin: error: --doctr prints a table; use it without --format json", file=sys.stderr)
+        return EXIT_USAGE
     if args.predictions:  # found unwritable now, not after the whole evaluation; nothing is touched
         why = _unwritable(args.predictions)
         if why:
             print(f"crnn-plugin: error: cannot write {args.predictions}: {why}", file=sys.stderr)
             return EXIT_USAGE
     rec = _recognizer(args)
+    from .lexicon import Lexicon
+
+    lexicons: list[str | Lexicon] = []
+    for name in args.lexicon:  # read and indexed once for every folder, before any is evaluated
+        if name == "per-image":
+            lexicons.append(name)
+            continue
+        lex = Lexicon.load(name, progress=True)
+        lex.check_vocab(rec.config.vocab)
+        lexicons.append(lex)
     results, good = [], []
     for d in args.dirs:
         try:  # a benchmark that cannot be read is reported; the others are still evaluated
@@ -233,7 +277,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                 rec,
                 d,
                 limit=args.limit,
-                lexicons=args.lexicon,
+                lexicons=lexicons,
                 keep_predictions=bool(args.predictions),
                 min_ratio=args.lexicon_min_ratio,
             )
@@ -244,7 +288,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         good.append(d)
     if not results:
         return EXIT_USAGE
-    print(format_table(results))
+    if args.format == "json":
+        import json
+
+        for r in results:
+            print(json.dumps(r.summary(), ensure_ascii=False))
+    else:
+        print(format_table(results))
     if args.doctr:
         from .doctr_plugin import evaluate_doctr_path
 

@@ -1,24 +1,49 @@
-"""Word accuracy on labelled folders, under the literature's 36-class protocol and case-sensitive."""
+"""Accuracy on labelled folders under the field's protocols: scene words (36-class and
+case-sensitive), documents (exact and docTR's ASCII-folded caseless "partial") and lines (caseless
+exact line match and character error rate)."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
+import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rapidfuzz.distance import Levenshtein
+
 from .errors import DatasetError
+from .vocab import normalize_spaces
 
 if TYPE_CHECKING:
+    from .lexicon import Lexicon
     from .recognizer import Recognizer
 
-__all__ = ["normalize36", "EvalResult", "LabelledSet", "read_labelled", "evaluate_folder", "format_table"]
+__all__ = [
+    "normalize36",
+    "normalize_line",
+    "ascii_fold",
+    "EvalResult",
+    "LabelledSet",
+    "read_labelled",
+    "evaluate_folder",
+    "format_table",
+]
 
 _NOT36 = re.compile(r"[^a-z0-9]")
+#: Latin letters and punctuation that NFKD does not decompose, folded as anyascii (docTR) does.
+_FOLD = str.maketrans(
+    {
+        "ß": "ss", "Æ": "Ae", "æ": "ae", "Œ": "Oe", "œ": "oe", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l",
+        "Đ": "D", "đ": "d", "Þ": "Th", "þ": "th", "ı": "i", "‘": "'", "’": "'", "‚": "'", "′": "'",
+        "“": '"', "”": '"', "„": '"', "″": "''", "‐": "-", "‑": "-", "–": "-", "—": "-", "―": "-",
+        "−": "-", "⁄": "/",
+    }
+)  # fmt: skip
 
 
 def normalize36(text: str) -> str:
@@ -26,9 +51,37 @@ def normalize36(text: str) -> str:
     return _NOT36.sub("", text.lower())
 
 
+def normalize_line(text: str) -> str:
+    """The line protocol: single spaces between words, none at the ends, case-folded."""
+    return normalize_spaces(text).casefold()
+
+
+def ascii_fold(text: str) -> str:
+    """Accents dropped (NFKD) and the other Latin letters and quotes/dashes spelled in ASCII, like
+    docTR's ``anyascii``; characters with no ASCII spelling are kept.
+
+    >>> ascii_fold("Straße café – “ok”")
+    'Strasse cafe - "ok"'
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_FOLD)
+
+
+def _partial(text: str) -> str:
+    """docTR's "partial" match key: ASCII-folded and lower-cased (spaces normalised)."""
+    return normalize_spaces(ascii_fold(text)).lower()
+
+
 @dataclass
 class EvalResult:
-    """Accuracy of one folder (fractions in [0, 1])."""
+    """Scores of one folder (fractions in [0, 1]), lexicon-free unless in ``acc36_lexicon``.
+
+    ``acc36``: 36-class word accuracy. ``acc_cs``: exact match, case-sensitive with punctuation
+    (docTR's "exact"; None when the labels have no case). ``acc_partial``: exact match after ASCII
+    folding and lower-casing (docTR's "partial"). ``acc_line``: caseless exact line match.
+    ``cer``: character error rate, caseless (summed edits / summed label length). Every string is
+    compared with single spaces between words, none at the ends.
+    """
 
     name: str
     n: int
@@ -37,6 +90,23 @@ class EvalResult:
     seconds: float
     acc36_lexicon: dict[str, float] = field(default_factory=dict)
     predictions: list[dict[str, object]] = field(default_factory=list, repr=False)
+    acc_partial: float = 0.0
+    acc_line: float = 0.0
+    cer: float = 0.0
+
+    def summary(self) -> dict[str, object]:
+        """The scores as a JSON-ready dict (no predictions)."""
+        return {
+            "dataset": self.name,
+            "images": self.n,
+            "acc36": self.acc36,
+            "acc36_lexicon": dict(self.acc36_lexicon),
+            "acc_cs": self.acc_cs,
+            "acc_partial": self.acc_partial,
+            "acc_line": self.acc_line,
+            "cer": self.cer,
+            "seconds": self.seconds,
+        }
 
 
 @dataclass
@@ -147,18 +217,22 @@ def evaluate_folder(
     folder: str | Path,
     *,
     limit: int | None = None,
-    lexicons: Sequence[str] = (),
+    lexicons: Sequence[str | Lexicon] = (),
     keep_predictions: bool = False,
     min_ratio: float | None = None,
 ) -> EvalResult:
     """Recognise every crop of a benchmark (any layout of :func:`read_labelled`) and score it.
 
+    Every protocol of :class:`EvalResult` is scored on every folder (words and lines alike).
     Case-sensitive accuracy uses ``labels_casesensitive.tsv`` when present, else the labels
     themselves if they contain lower-case letters. ``lexicons`` may name ``"per-image"`` (uses the
-    folder's ``lexicon50.tsv``) or any lexicon accepted by the recognizer; with ``min_ratio`` each
-    is also scored open-vocabulary (row ``"NAME, open R"``, see :class:`~crnn_plugin.Lexicon`).
-    With ``keep_predictions``, each row has the lexicon-free reading and ``lexicon``: the reading
-    under each lexicon row.
+    folder's ``lexicon50.tsv``) or any lexicon accepted by the recognizer, or be loaded
+    :class:`~crnn_plugin.Lexicon` objects (row named after ``Lexicon.name``; load a big list once
+    for several folders); with ``min_ratio`` each is also scored open-vocabulary (row
+    ``"NAME, open R"``, see :class:`~crnn_plugin.Lexicon`).
+    With ``keep_predictions``, each row has the lexicon-free reading, ``edits`` (its caseless
+    character edits from the label, as in the CER) and ``lexicon``: the reading under each lexicon
+    row.
     """
     data = read_labelled(folder, limit=limit)
     root, labels = data.root, data.labels
@@ -166,18 +240,32 @@ def evaluate_folder(
     preds = recognizer(data.inputs)  # type: ignore[arg-type]
     seconds = time.perf_counter() - t0
     n = len(labels)
-    ok36 = sum(normalize36(p.text) == normalize36(lab) for p, lab in zip(preds, labels))
+    texts = [p.text for p in preds]
+    ok36 = sum(normalize36(t) == normalize36(lab) for t, lab in zip(texts, labels))
     ok_cs = None
     if data.cs_labels is not None:
-        ok_cs = sum(p.text == lab for p, lab in zip(preds, data.cs_labels)) / max(n, 1)
-    res = EvalResult(root.name, n, ok36 / max(n, 1), ok_cs, seconds)
+        same = sum(normalize_spaces(t) == normalize_spaces(lab) for t, lab in zip(texts, data.cs_labels))
+        ok_cs = same / max(n, 1)
+    lines = [(normalize_line(t), normalize_line(lab)) for t, lab in zip(texts, labels)]
+    edits = [Levenshtein.distance(t, lab) for t, lab in lines]
+    res = EvalResult(
+        root.name,
+        n,
+        ok36 / max(n, 1),
+        ok_cs,
+        seconds,
+        acc_partial=sum(_partial(t) == _partial(lab) for t, lab in zip(texts, labels)) / max(n, 1),
+        acc_line=sum(t == lab for t, lab in lines) / max(n, 1),
+        cer=sum(edits) / max(sum(len(lab) for _, lab in lines), 1),
+    )
     by_lexicon: dict[str, list[str]] = {}
     for lex in lexicons:
         if lex == "per-image" and not (root / "lexicon50.tsv").is_file():
             continue  # this folder has no per-image lexicons: shown as "-"
         for ratio in (None,) if min_ratio is None else (None, min_ratio):
             lex_preds = _lexicon_predictions(recognizer, data, lex, ratio)
-            key = lex if ratio is None else f"{lex}, open {ratio:g}"
+            name = lex if isinstance(lex, str) else lex.name
+            key = name if ratio is None else f"{name}, open {ratio:g}"
             res.acc36_lexicon[key] = sum(
                 normalize36(p.text) == normalize36(lab) for p, lab in zip(lex_preds, labels)
             ) / max(n, 1)
@@ -189,6 +277,7 @@ def evaluate_folder(
                 "label": lab,
                 "text": p.text,
                 "confidence": round(p.confidence, 4),
+                "edits": edits[i],
                 **({"error": p.error} if p.error else {}),
                 **({"lexicon": {k: texts[i] for k, texts in by_lexicon.items()}} if by_lexicon else {}),
             }
@@ -223,19 +312,25 @@ def _case_sensitive_labels(
 
 
 def _lexicon_predictions(
-    recognizer: Recognizer, data: LabelledSet, lex: str, min_ratio: float | None = None
+    recognizer: Recognizer, data: LabelledSet, lex: str | Lexicon, min_ratio: float | None = None
 ) -> list:
+    """Readings under ``lex``: as given (``min_ratio`` None; a name or file is closed) or open."""
     from .lexicon import Lexicon, read_lexicon_tsv
 
     if lex == "per-image":
         table = read_lexicon_tsv(data.root / "lexicon50.tsv")
         lexs = [Lexicon(table[r], min_ratio=min_ratio) if table.get(r) else None for r in data.names]
         return recognizer(data.inputs, lexicon=lexs)  # type: ignore[arg-type]
-    return recognizer(data.inputs, lexicon=Lexicon.load(lex, min_ratio=min_ratio))  # type: ignore[arg-type]
+    if isinstance(lex, Lexicon):
+        lexicon = lex if min_ratio is None else lex.with_min_ratio(min_ratio)
+    else:
+        lexicon = Lexicon.load(lex, min_ratio=min_ratio)
+    return recognizer(data.inputs, lexicon=lexicon)  # type: ignore[arg-type]
 
 
 def format_table(results: Sequence[EvalResult]) -> str:
-    """Markdown table in the layout of the paper's Table 2 (one column per dataset)."""
+    """Markdown table in the layout of the paper's Table 2 (one column per dataset), then the
+    document and line protocols (percentages; CER lower is better)."""
     names = [r.name for r in results]
     lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     lines.append("| images | " + " | ".join(str(r.n) for r in results) + " |")
@@ -249,8 +344,15 @@ def format_table(results: Sequence[EvalResult]) -> str:
         + " | ".join(f"{100 * r.acc_cs:.1f}" if r.acc_cs is not None else "-" for r in results)
         + " |"
     )
+    lines.append("| partial (ASCII-folded, caseless), lexicon-free | " + _row(results, "acc_partial"))
+    lines.append("| line (caseless exact), lexicon-free | " + _row(results, "acc_line"))
+    lines.append("| CER % (caseless), lexicon-free | " + _row(results, "cer", digits=2))
     lines.append("| crops/s | " + " | ".join(f"{r.n / max(r.seconds, 1e-9):.0f}" for r in results) + " |")
     return "\n".join(lines)
+
+
+def _row(results: Sequence[EvalResult], attr: str, *, digits: int = 1) -> str:
+    return " | ".join(f"{100 * getattr(r, attr):.{digits}f}" for r in results) + " |"
 
 
 def write_predictions(results: Sequence[EvalResult], path: str | Path) -> None:

@@ -431,3 +431,115 @@ def test_predictions_check_touches_nothing(
         )
         assert code == EXIT_USAGE
     assert link.is_symlink() and not (tmp_path / "target.jsonl").exists() and kept.read_text() == "old\n"
+
+
+def _wait_for_reader(fifo: Path, proc: subprocess.Popen[str], timeout: float = 120) -> int:
+    """Open ``fifo`` for writing once the process has opened it for reading; returns the fd."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            time.sleep(0.05)
+    raise AssertionError(f"the process never opened {fifo} (exit {proc.poll()})")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_start_up_exits_130_quietly(tmp_path: Path, model_dir: Path, sig: int) -> None:
+    """Signalled while it reads its lexicon (a FIFO that never delivers): past the imports and the
+    model load, before any crop is read."""
+    img = tmp_path / "a.png"
+    render_word("ok").save(img)
+    fifo = tmp_path / "words.fifo"
+    os.mkfifo(fifo)
+    cmd = [sys.executable, "-m", "crnn_plugin", "recognize", str(img), "--model", str(model_dir)]
+
+    def default_sigint() -> None:  # a background job's children start with SIGINT ignored
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = subprocess.Popen(
+        [*cmd, "--lexicon", str(fifo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    fd = _wait_for_reader(fifo, proc)
+    try:
+        time.sleep(0.2)  # let it block in read()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(fd)
+    assert proc.returncode == 130 and out == "", err
+    assert err == "crnn-plugin: interrupted\n", err
+
+
+def test_main_restores_the_sigterm_handler(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    run_cli(["info", "--model", str(model_dir)], capsys)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_lexicon_errors_are_one_line_naming_file_and_line(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    img = tmp_path / "a.png"
+    render_word("cat").save(img)
+    base = ["recognize", str(img), "--model", str(model_dir)]
+    per = tmp_path / "per.tsv"
+    per.write_text("a.png\tcat\nb.png\tdog\na.png\tcow\n")
+    code, out, err = run_cli([*base, "--lexicon-per-image", str(per)], capsys)
+    assert code == EXIT_USAGE and out == ""
+    assert (
+        err == f"crnn-plugin: error: {per}:3: 'a.png' already has a lexicon on line 1 (one line per image)\n"
+    )
+    words = tmp_path / "words.txt"
+    words.write_text("cat\nhot dog\n")
+    for cmd in (
+        [*base, "--lexicon", str(words)],
+        ["evaluate", str(tmp_path), "--model", str(model_dir), "--lexicon", str(words)],
+    ):
+        code, out, err = run_cli(cmd, capsys)
+        assert code == EXIT_USAGE and out == "" and len(err.splitlines()) == 1, err
+        assert f"{words}:2: 'hot dog' contains whitespace" in err
+
+
+def test_evaluate_reads_a_lexicon_file_once_for_every_folder(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crnn_plugin.lexicon import Lexicon
+
+    folders = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        (folder / "img").mkdir(parents=True)
+        render_word("cat").save(folder / "img" / "0.png")
+        (folder / "labels.tsv").write_text("img/0.png\tcat\n")
+        folders.append(str(folder))
+    words = tmp_path / "words.txt"
+    words.write_text("cat\ndog\n")
+    loads: list[str] = []
+    real_load = Lexicon.load
+
+    def counted_load(source: str, **kwargs: object) -> Lexicon:
+        loads.append(str(source))
+        return real_load(source, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Lexicon, "load", counted_load)
+    code, out, _ = run_cli(
+        [
+            "evaluate",
+            *folders,
+            "--model",
+            str(model_dir),
+            "--lexicon",
+            str(words),
+            "--lexicon-min-ratio",
+            "0.5",
+        ],
+        capsys,
+    )
+    assert code == EXIT_OK and loads == [str(words)]
+    assert f"| 36-class, lexicon {words} | " in out
+    assert f"| 36-class, lexicon {words}, open 0.5 |" in out

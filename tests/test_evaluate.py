@@ -1,16 +1,26 @@
-"""Evaluation: the 36-class protocol, accuracy against hand-computed values, label files."""
+"""Evaluation: the word, document and line protocols against hand-computed values, label files."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
-from _helpers import data_dir
+import torch
+from _helpers import data_dir, render_word
 from test_training import WORDS, make_tsv_folder
 
-from crnn_plugin import CRNN, DatasetError, Recognizer
-from crnn_plugin.evaluate import evaluate_folder, format_table, normalize36, read_labelled
+from crnn_plugin import CRNN, VOCABS, CRNNConfig, DatasetError, Prediction, Recognizer, save_pretrained
+from crnn_plugin.cli import main
+from crnn_plugin.evaluate import (
+    ascii_fold,
+    evaluate_folder,
+    format_table,
+    normalize36,
+    normalize_line,
+    read_labelled,
+)
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +162,100 @@ def test_limit_keeps_the_whole_benchmarks_case_and_paths_are_real_files(tmp_path
         assert len(read_labelled(doctr[1], limit=2).labels) == 2
         with pytest.raises(DatasetError, match="num-samples is 9 but sample 4 has no image"):
             read_labelled(doctr[1])
+
+
+class _FixedReadings:
+    """A stand-in recognizer that reads each crop as given (the images are never opened)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+
+    def __call__(self, inputs: list[object], **_: object) -> list[Prediction]:
+        return [Prediction(t, 0.5) for t in self.texts[: len(inputs)]]
+
+
+def test_document_and_line_protocols_against_hand_computed_values(tmp_path: Path) -> None:
+    labels = ["Café au lait", "TOTAL 12.50", "Straße", "hello"]
+    preds = ["Cafe  au lait", "total 12.50", "STRASSE", "help"]
+    folder = tmp_path / "lines"
+    folder.mkdir()
+    (folder / "labels.tsv").write_text("".join(f"{i}.png\t{lab}\n" for i, lab in enumerate(labels)))
+    res = evaluate_folder(_FixedReadings(preds), folder, keep_predictions=True)  # type: ignore[arg-type]
+    assert res.acc36 == 1 / 4  # only "total1250": é is dropped, ß is not "ss"
+    assert res.acc_cs == 0.0  # exact: case and accents count ("hello" makes the labels case-sensitive)
+    assert res.acc_partial == 3 / 4  # ASCII-folded and caseless: all but "help"
+    assert res.acc_line == 2 / 4  # caseless with single spaces: "total 12.50" and "strasse" (casefold)
+    # caseless edits: é/e, none, none ("straße" casefolds to "strasse"), "help" -> "hello"
+    assert [p["edits"] for p in res.predictions] == [1, 0, 0, 2]
+    assert res.cer == 3 / (12 + 11 + 7 + 5)
+    table = format_table([res])
+    for row in (
+        "| partial (ASCII-folded, caseless), lexicon-free | 75.0 |",
+        "| CER % (caseless), lexicon-free | 8.57 |",
+    ):
+        assert row in table, table
+    assert res.summary()["acc_line"] == 0.5
+
+
+def test_ascii_fold_agrees_with_doctrs_anyascii_on_latin_text() -> None:
+    anyascii = pytest.importorskip("anyascii").anyascii
+    samples = [
+        "Café",
+        "Straße",
+        "Æsir",
+        "œuvre",
+        "Øre",
+        "łódź",
+        "“quoted” ‘x’",
+        "a–b—c",
+        "naïve",
+        "ﬁne",
+        "Þór",
+        "Œuvre 5″ ½",
+    ]
+    for s in samples:
+        assert ascii_fold(s) == anyascii(s), s
+    assert normalize_line("  99 Speed\tMART ") == "99 speed mart"
+
+
+def test_line_protocol_through_the_cli(
+    tmp_path: Path, tiny_config: CRNNConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``crnn-plugin evaluate`` in-process on rendered lines with a model whose vocab has the space:
+    labels built from its own readings with known differences, scored in the table, the JSON
+    summary and the --predictions rows."""
+    torch.manual_seed(0)
+    model = CRNN(dataclasses.replace(tiny_config, vocab=VOCABS["english_space"])).eval()
+    model_dir = save_pretrained(model, tmp_path / "model")
+    folder = tmp_path / "lines"
+    (folder / "img").mkdir(parents=True)
+    for i, line in enumerate(["99 SPEED MART", "TOTAL 12.50", "cash", "KLANG, SELANGOR"]):
+        render_word(line).save(folder / "img" / f"{i}.png")
+    (folder / "labels.tsv").write_text("".join(f"img/{i}.png\tx\n" for i in range(4)))
+    preds_file = tmp_path / "preds.jsonl"
+    base = ["evaluate", str(folder), "--model", str(model_dir), "--predictions", str(preds_file)]
+    assert main(base) == 0
+    capsys.readouterr()
+    texts = [json.loads(line)["text"] for line in preds_file.read_text().splitlines()]
+    assert all(len(t) >= 2 and t.swapcase() != t for t in texts), texts  # cased readings to vary
+    # same line in the other case; a space inserted (1 edit); "QQ" added (2 edits); the reading
+    labels = [texts[0].swapcase(), texts[1][:1] + " " + texts[1][1:], texts[2] + "QQ", texts[3]]
+    (folder / "labels.tsv").write_text("".join(f"img/{i}.png\t{lab}\n" for i, lab in enumerate(labels)))
+    assert main([*base, "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    cer = 3 / sum(len(lab) for lab in labels)
+    assert summary["dataset"] == "lines" and summary["images"] == 4
+    assert (summary["acc36"], summary["acc_cs"], summary["acc_partial"], summary["acc_line"]) == (
+        0.75,
+        0.25,
+        0.5,
+        0.5,
+    )
+    assert summary["cer"] == pytest.approx(cer)
+    assert [json.loads(line)["edits"] for line in preds_file.read_text().splitlines()] == [0, 1, 2, 0]
+    assert main(base) == 0
+    table = capsys.readouterr().out
+    assert "| line (caseless exact), lexicon-free | 50.0 |" in table
+    assert f"| CER % (caseless), lexicon-free | {100 * cer:.2f} |" in table
+    assert main([*base, "--format", "json", "--doctr"]) == 2
+    assert "--doctr prints a table" in capsys.readouterr().err
