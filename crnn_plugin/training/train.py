@@ -41,11 +41,12 @@ logger = logging.getLogger("crnn_plugin.train")
 
 @dataclass
 class SourceConfig:
-    """A training source. ``kind="synth"`` renders words; ``kind="folder"`` reads a dataset
+    """A training source. ``kind="synth"`` renders words; ``kind="synth_doc"`` renders small print
+    of scanned forms and receipts (:mod:`.synth_document`); ``kind="folder"`` reads a dataset
     (``labels.tsv`` folder, docTR folder or LMDB). ``case_sensitive=False`` marks case-folded
     labels, trained with upper/lower-case probabilities summed so they never teach a case.
-    For synth, ``font_dirs`` replaces the system font folders and ``words_file`` (one word a line,
-    most frequent first) replaces the wordfreq English list. ``shrink_height`` ([lo, hi] pixels)
+    For synth and synth_doc, ``font_dirs`` replaces the system font folders and ``words_file`` (one
+    word a line, most frequent first) replaces the wordfreq English list. ``shrink_height`` ([lo, hi] pixels)
     shrinks a share ``shrink_p`` of a folder's crops to that height before the model's resize."""
 
     kind: str = "synth"
@@ -140,14 +141,10 @@ class TrainConfig:
         if not isinstance(self.val_dirs, list) or not all(isinstance(d, str) for d in self.val_dirs):
             raise ValueError(f"val_dirs must be a list of folders, got {self.val_dirs!r}")
         for src in self.sources:
-            if src.kind != "synth" and src.path and not Path(src.path).exists():
+            synthetic = src.kind in ("synth", "synth_doc")
+            if not synthetic and src.path and not Path(src.path).exists():
                 raise FileNotFoundError(f"data source {src.path!r} not found (from {Path.cwd()})")
-            if (
-                src.kind != "synth"
-                and src.path
-                and src.labels
-                and not (Path(src.path) / src.labels).is_file()
-            ):
+            if not synthetic and src.path and src.labels and not (Path(src.path) / src.labels).is_file():
                 raise FileNotFoundError(f"labels file {src.labels!r} not found in {src.path!r}")
             if src.words_file and not Path(src.words_file).is_file():
                 raise FileNotFoundError(f"words_file {src.words_file!r} not found (from {Path.cwd()})")
@@ -215,16 +212,22 @@ def _build_sources(cfg: TrainConfig, vocab: str) -> list[Any]:
     for s in cfg.sources:
         if s.weight <= 0:
             continue
-        if s.kind == "synth":
+        if s.kind in ("synth", "synth_doc"):
             from .fonts import find_fonts
-            from .synth import SynthWordGenerator
 
             fonts = find_fonts(s.font_dirs) if s.font_dirs is not None else None
             words = None
             if s.words_file is not None:
                 words = [w for w in Path(s.words_file).read_text(encoding="utf-8").splitlines() if w.strip()]
-            gen = SynthWordGenerator(vocab, seed=cfg.seed, fonts=fonts, words=words)
-            out.append(WeightedSource(gen, s.weight, augment=False, name="synth", infinite=True))  # type: ignore[arg-type]
+            if s.kind == "synth":
+                from .synth import SynthWordGenerator
+
+                gen: Any = SynthWordGenerator(vocab, seed=cfg.seed, fonts=fonts, words=words)
+            else:
+                from .synth_document import SynthDocumentGenerator
+
+                gen = SynthDocumentGenerator(vocab, seed=cfg.seed, fonts=fonts, words=words)
+            out.append(WeightedSource(gen, s.weight, augment=False, name=s.kind, infinite=True))
         elif s.kind == "folder":
             if not s.path:
                 raise ValueError("folder source needs a path")
