@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from ..config import PRESETS, CRNNConfig
 from ..ctc import case_folded_log_probs
+from ..errors import CRNNError
 from ..model import CRNN
 from ..recognizer import cpu_supports_bf16, cuda_amp_dtype
 from ..transfer import transfer_weights
@@ -154,6 +155,12 @@ class TrainConfig:
         for d in self.val_dirs:
             if not Path(d).exists():
                 raise FileNotFoundError(f"val_dirs entry {d!r} not found (from {Path.cwd()})")
+        if self.init_from:  # the model to start from exists and its layers fit this architecture
+            from ..hub import load_config, resolve_model_dir
+            from ..transfer import check_transferable
+
+            source = load_config(resolve_model_dir(self.init_from))
+            check_transferable(source, self.model_config(), name=self.init_from)
 
     def model_config(self) -> CRNNConfig:
         if self.arch not in PRESETS:
@@ -559,7 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             d.update(overrides)
             cfg = TrainConfig.from_dict(d)
         cfg.check()
-    except (OSError, ValueError, TypeError) as e:
+    except (OSError, ValueError, TypeError, CRNNError) as e:
         print(f"crnn-plugin train: error: {args.config}: {e}", file=sys.stderr)
         return 2
     status: dict[str, Any] = {}
