@@ -1,23 +1,76 @@
 """crnn_plugin: a CRNN (Shi, Bai & Yao, 2015) word recognizer for OCR pipelines.
 
-Importing the package is light: it does not import docTR. It registers ``reco_arch="crnn_plugin"``
+Importing the package is light: it imports neither torch nor docTR until a name that needs them
+is used. It registers ``reco_arch="crnn_plugin"``
 with docTR when docTR is (or gets) imported; :func:`register_doctr` does it explicitly.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import _doctr_hook
-from .config import PRESETS, CRNNConfig
-from .ctc import Decoded, beam_search, best_path, sequence_log_probs
-from .errors import ConfigError, CRNNError, DatasetError, DeviceError, ImageError, LexiconError, WeightsError
-from .hub import DEFAULT_MODEL, from_pretrained, push_to_hub, save_pretrained, shipped_models
-from .lexicon import Lexicon
-from .model import CRNN, num_frames
-from .preprocessing import load_image
-from .recognizer import Prediction, Recognizer
-from .vocab import VOCABS, Tokenizer
+
+if TYPE_CHECKING:  # the names below are imported on first use (PEP 562): no torch at import time
+    from .config import PRESETS, CRNNConfig
+    from .ctc import Decoded, beam_search, best_path, sequence_log_probs
+    from .errors import (
+        ConfigError,
+        CRNNError,
+        DatasetError,
+        DeviceError,
+        ImageError,
+        LexiconError,
+        WeightsError,
+    )
+    from .hub import DEFAULT_MODEL, from_pretrained, push_to_hub, save_pretrained, shipped_models
+    from .lexicon import Lexicon
+    from .model import CRNN, num_frames
+    from .preprocessing import load_image
+    from .recognizer import Prediction, Recognizer
+    from .vocab import VOCABS, Tokenizer
 
 __version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(["PRESETS", "CRNNConfig"], ".config"),
+    **dict.fromkeys(["Decoded", "beam_search", "best_path", "sequence_log_probs"], ".ctc"),
+    **dict.fromkeys(
+        [
+            "ConfigError",
+            "CRNNError",
+            "DatasetError",
+            "DeviceError",
+            "ImageError",
+            "LexiconError",
+            "WeightsError",
+        ],
+        ".errors",
+    ),
+    **dict.fromkeys(
+        ["DEFAULT_MODEL", "from_pretrained", "push_to_hub", "save_pretrained", "shipped_models"], ".hub"
+    ),
+    "Lexicon": ".lexicon",
+    **dict.fromkeys(["CRNN", "num_frames"], ".model"),
+    "load_image": ".preprocessing",
+    **dict.fromkeys(["Prediction", "Recognizer"], ".recognizer"),
+    **dict.fromkeys(["VOCABS", "Tokenizer"], ".vocab"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (``crnn_plugin.Recognizer`` imports torch then)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crnn_plugin' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def register_doctr() -> None:

@@ -63,6 +63,8 @@ class SourceConfig:
     shrink_height: list[int] | None = None
     shrink_p: float = 0.7
     max_len: int = 80  # longer labels are skipped (text lines run to ~70 characters)
+    # synth / synth_doc: SynthConfig / SynthDocConfig fields to change, e.g. {"p_line": 0, "p_arc": 0}
+    synth_options: dict[str, Any] | None = None
 
 
 @dataclass
@@ -143,6 +145,10 @@ class TrainConfig:
             raise ValueError(f"val_dirs must be a list of folders, got {self.val_dirs!r}")
         for src in self.sources:
             synthetic = src.kind in ("synth", "synth_doc")
+            if synthetic:
+                _synth_config(src)  # unknown synth_options keys fail here, not minutes in
+            elif src.synth_options:
+                raise ValueError(f"synth_options is for synth sources, not {src.kind!r} ({src.path})")
             if not synthetic and src.path and not Path(src.path).exists():
                 raise FileNotFoundError(f"data source {src.path!r} not found (from {Path.cwd()})")
             if not synthetic and src.path and src.labels and not (Path(src.path) / src.labels).is_file():
@@ -211,6 +217,23 @@ def batch_loss(
     )
 
 
+def _synth_config(s: SourceConfig) -> Any:
+    """The generator config of a synth / synth_doc source: defaults with ``synth_options`` applied."""
+    if s.kind == "synth":
+        from .synth import SynthConfig as cls
+    else:
+        from .synth_document import SynthDocConfig as cls  # type: ignore[assignment]
+    options = dict(s.synth_options or {})
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"{s.kind} source: unknown synth_options {unknown}")
+    for k, v in options.items():  # JSON lists stand for the configs' tuples
+        if isinstance(v, list):
+            options[k] = tuple(v)
+    return cls(**options)
+
+
 def _build_sources(cfg: TrainConfig, vocab: str) -> list[Any]:
     from .datasets import open_dataset
     from .loader import WeightedSource
@@ -229,11 +252,15 @@ def _build_sources(cfg: TrainConfig, vocab: str) -> list[Any]:
             if s.kind == "synth":
                 from .synth import SynthWordGenerator
 
-                gen: Any = SynthWordGenerator(vocab, seed=cfg.seed, fonts=fonts, words=words)
+                gen: Any = SynthWordGenerator(
+                    vocab, seed=cfg.seed, fonts=fonts, words=words, config=_synth_config(s)
+                )
             else:
                 from .synth_document import SynthDocumentGenerator
 
-                gen = SynthDocumentGenerator(vocab, seed=cfg.seed, fonts=fonts, words=words)
+                gen = SynthDocumentGenerator(
+                    vocab, seed=cfg.seed, fonts=fonts, words=words, config=_synth_config(s)
+                )
             out.append(WeightedSource(gen, s.weight, augment=False, name=s.kind, infinite=True))
         elif s.kind == "folder":
             if not s.path:
