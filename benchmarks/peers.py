@@ -387,7 +387,7 @@ def task_model_ours(
     model32 = info["_recognizer_fp32"].model
     cfg = rec.config
     rows = read_labels(data / "iiit5k_test", n_real)
-    tensors = [rec.prepare(p) for p, _ in rows]
+    tensors = [torch.from_numpy(rec.prepare(p)) for p, _ in rows]  # tensors: the fp32 module reads them too
     widths = [int(t.shape[-1]) for t in tensors]
     b1 = [t.unsqueeze(0) for t in tensors[:n_b1]]
     b64 = [batch for _, batch in rec.batches(tensors)]  # as the Recognizer builds them (batch_size 64)

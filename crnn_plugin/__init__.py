@@ -1,8 +1,9 @@
 """crnn_plugin: a CRNN (Shi, Bai & Yao, 2015) word recognizer for OCR pipelines.
 
 Importing the package is light: it imports neither torch nor docTR until a name that needs them
-is used. It registers ``reco_arch="crnn_plugin"``
-with docTR when docTR is (or gets) imported; :func:`register_doctr` does it explicitly.
+is used (``CRNN``, ``from_pretrained``...; ``Recognizer`` and ``Lexicon`` run without torch). It
+registers ``reco_arch="crnn_plugin"`` with docTR when docTR is (or gets) imported;
+:func:`register_doctr` does it explicitly.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import _doctr_hook
 
 if TYPE_CHECKING:  # the names below are imported on first use (PEP 562): no torch at import time
+    from .backend import num_frames
     from .config import PRESETS, CRNNConfig
     from .ctc import Decoded, beam_search, best_path, sequence_log_probs
     from .errors import (
@@ -24,11 +26,13 @@ if TYPE_CHECKING:  # the names below are imported on first use (PEP 562): no tor
         LexiconError,
         WeightsError,
     )
-    from .hub import DEFAULT_MODEL, from_pretrained, push_to_hub, save_pretrained, shipped_models
+    from .hub import from_pretrained, push_to_hub, save_pretrained
     from .lexicon import Lexicon
-    from .model import CRNN, num_frames
+    from .model import CRNN
+    from .model_folder import DEFAULT_MODEL, shipped_models
     from .preprocessing import load_image
     from .recognizer import Prediction, Recognizer
+    from .regions import recognize_regions
     from .vocab import VOCABS, Tokenizer
 
 __version__ = "0.1.0"
@@ -48,11 +52,12 @@ _LAZY: dict[str, str] = {
         ],
         ".errors",
     ),
-    **dict.fromkeys(
-        ["DEFAULT_MODEL", "from_pretrained", "push_to_hub", "save_pretrained", "shipped_models"], ".hub"
-    ),
+    **dict.fromkeys(["from_pretrained", "push_to_hub", "save_pretrained"], ".hub"),
+    **dict.fromkeys(["DEFAULT_MODEL", "shipped_models"], ".model_folder"),
     "Lexicon": ".lexicon",
-    **dict.fromkeys(["CRNN", "num_frames"], ".model"),
+    "CRNN": ".model",
+    "num_frames": ".backend",
+    "recognize_regions": ".regions",
     "load_image": ".preprocessing",
     **dict.fromkeys(["Prediction", "Recognizer"], ".recognizer"),
     **dict.fromkeys(["VOCABS", "Tokenizer"], ".vocab"),
@@ -60,7 +65,7 @@ _LAZY: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use (``crnn_plugin.Recognizer`` imports torch then)."""
+    """Import a public name's module on first use (``crnn_plugin.CRNN`` imports torch then)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'crnn_plugin' has no attribute {name!r}")
@@ -90,6 +95,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "Tokenizer",
     "Recognizer",
+    "recognize_regions",
     "Lexicon",
     "Prediction",
     "Decoded",

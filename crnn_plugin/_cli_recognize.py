@@ -299,7 +299,7 @@ def run_recognize(args: argparse.Namespace) -> int:
                 if ok:
                     lexs = [lexicon_for(paths[i]) for i in ok] if lexicon_for is not None else None
                     variants = [prepared[i] for i in ok]
-                    res = rec.predict_prepared(variants, lexicon=lexs, items=[paths[i] for i in ok])
+                    res = rec.predict_prepared(variants, lexicon=lexs)
                     preds = dict(zip(ok, res))
                 for i, path in enumerate(paths):
                     if i in preds:

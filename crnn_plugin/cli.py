@@ -60,7 +60,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
         "--backend",
         choices=("auto", "torch", "onnx"),
         default="auto",
-        help="auto (default): the model's int8 ONNX export on CPU when it has one, else PyTorch",
+        help="auto (default): the model's int8 ONNX export on CPU when it has one, else PyTorch "
+        "(installed with the 'torch' extra); 'crnn-plugin info' lists what this install can run",
     )
 
 
@@ -145,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train or resume (see crnn_plugin.training.train)", add_help=False)
     t.add_argument("args", nargs=argparse.REMAINDER)
 
-    i = sub.add_parser("info", help="model, vocab, device and versions")
+    i = sub.add_parser("info", help="model, vocab, device, available backends and versions")
     _add_model_args(i)
     return parser
 
@@ -308,29 +309,37 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     import json
     import platform
-
-    import torch
+    from importlib import metadata
 
     from . import __version__
-    from .hub import resolve_model_dir, shipped_models
+    from .backend import available_backends, torch_installed
+    from .model_folder import expected_tensors, resolve_model_dir, shipped_models
 
     rec = _recognizer(args)  # the Recognizer `recognize` would build with these options
-    folder, model = resolve_model_dir(args.model, revision=args.revision), rec.model
+    folder = resolve_model_dir(args.model, revision=args.revision)
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    shapes = [s for k, (s, _) in expected_tensors(rec.config).items() if not k.endswith(buffers)]
+    torch_version = metadata.version("torch") if torch_installed() else None
     info = {
         "crnn_plugin": __version__,
         "model": str(folder),
-        "arch": model.config.arch,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "vocab": model.config.vocab,
+        "arch": rec.config.arch,
+        "parameters": sum(_numel(s) for s in shapes),
+        "vocab": rec.config.vocab,
         "shipped_models": sorted(shipped_models()),
         "device": str(rec.device),
         "backend": rec.backend,
-        "precision": "int8 conv + LSTM"
-        if rec.backend == "onnx-int8"
-        else str(rec.amp_dtype or torch.float32),
-        "cuda_available": torch.cuda.is_available(),
-        "torch": torch.__version__,
+        "precision": rec.runner.precision,
+        "backends": available_backends(),  # what this install can run (imports torch when installed)
+        "torch": torch_version,
         "python": platform.python_version(),
     }
     print(json.dumps(info, indent=2, ensure_ascii=False))
     return EXIT_OK
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n

@@ -1,6 +1,8 @@
-"""CTC transcription: best path, prefix beam search and exact sequence probabilities p(l|y).
+"""CTC transcription in numpy: best path, prefix beam search and exact sequence probabilities p(l|y).
 
-All functions take per-frame logits or log-probabilities ``(N, T, C)`` with the blank at ``C - 1``.
+All functions take per-frame logits or log-probabilities ``(N, T, C)`` with the blank at ``C - 1``,
+as numpy arrays (torch tensors are accepted and converted). Only :func:`ctc_loss`, the training
+loss, needs PyTorch; it imports it when called.
 """
 
 from __future__ import annotations
@@ -9,15 +11,19 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .vocab import Tokenizer
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
     "Decoded",
+    "as_array",
+    "log_softmax",
     "best_path",
     "beam_search",
     "sequence_log_probs",
@@ -36,11 +42,35 @@ class Decoded:
     char_confidences: tuple[float, ...]
 
 
+def as_array(x: Any) -> np.ndarray:
+    """``x`` as a numpy array: arrays as they are; torch tensors detached and copied to the CPU
+    (bf16/fp16 as float32, which numpy computes in)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "detach"):  # a torch tensor, without importing torch
+        t = x.detach().cpu()
+        if str(t.dtype) in ("torch.bfloat16", "torch.float16"):
+            t = t.float()
+        return np.asarray(t.numpy())
+    return np.asarray(x)
+
+
+def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
+    """``log_softmax`` in float32 (the precision the logits come in)."""
+    a = as_array(x).astype(np.float32, copy=False)
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
 def ctc_loss(logits: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
-    """Mean CTC loss of ``(N, T, C)`` logits against concatenated ``targets`` (blank = C - 1).
+    """Mean CTC loss of ``(N, T, C)`` torch logits against concatenated ``targets`` (blank = C - 1).
 
     Computed in float32 (autocast-safe), normalised by target length like ``F.ctc_loss``'s mean.
+    The training loss: the only function here that needs (and imports) PyTorch.
     """
+    import torch
+    import torch.nn.functional as F
+
     log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T, N, C)
     n, t = logits.shape[0], logits.shape[1]
     input_lengths = torch.full((n,), t, dtype=torch.long, device=logits.device)
@@ -55,53 +85,67 @@ def ctc_loss(logits: torch.Tensor, targets: torch.Tensor, target_lengths: torch.
     )
 
 
-def sequence_log_probs(log_probs: torch.Tensor, candidates: Sequence[Sequence[int]]) -> torch.Tensor:
+def sequence_log_probs(log_probs: Any, candidates: Sequence[Sequence[int]]) -> np.ndarray:
     """Exact ``log p(l|y)`` of each candidate label sequence, summed over all CTC alignments.
 
     ``log_probs`` is ``(T, C)`` for one crop (every candidate scored against it) or ``(K, T, C)``
-    with one row per candidate. Returns ``(K,)``; impossible labels (too long) give ``-inf``.
+    with one row per candidate. Returns ``(K,)`` float64; impossible labels (too long) give
+    ``-inf``. The CTC forward algorithm in log space, all candidates at once (what
+    ``torch.nn.functional.ctc_loss`` computes, negated; the tests compare the two).
     """
+    lp = as_array(log_probs)
     k = len(candidates)
     if k == 0:
-        return log_probs.new_zeros((0,))
-    if log_probs.dim() == 2:
-        log_probs = log_probs.unsqueeze(0).expand(k, -1, -1)
-    if log_probs.shape[0] != k:
-        raise ValueError(f"{log_probs.shape[0]} rows of log-probs for {k} candidates")
-    t, c = log_probs.shape[1], log_probs.shape[2]
-    lp = log_probs.float().transpose(0, 1)  # (T, K, C)
-    lengths = torch.tensor([len(s) for s in candidates], dtype=torch.long)
-    flat = torch.tensor([i for s in candidates for i in s], dtype=torch.long)
-    if lp.device.type == "cuda":
-        flat, lengths = flat.to(lp.device), lengths.to(lp.device)
-    nll = F.ctc_loss(
-        lp,
-        flat,
-        torch.full((k,), t, dtype=torch.long, device=lengths.device),
-        lengths,
-        blank=c - 1,
-        reduction="none",
-        zero_infinity=False,
-    )
-    return -nll
+        return np.zeros(0)
+    if lp.ndim == 3 and lp.shape[0] != k:
+        raise ValueError(f"{lp.shape[0]} rows of log-probs for {k} candidates")
+    t, blank = lp.shape[-2], lp.shape[-1] - 1
+    lengths = np.fromiter(map(len, candidates), dtype=np.int64, count=k)
+    n_states = 2 * int(lengths.max()) + 1
+    ext = np.full((k, n_states), blank, dtype=np.int64)  # blank, l1, blank, l2, ..., blank
+    for i, label in enumerate(candidates):
+        if len(label):
+            ext[i, 1 : 2 * len(label) : 2] = label
+    # a state may be entered from two back when it is a label differing from the label two back
+    skip = np.zeros((k, n_states), dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    if t == 0:
+        return np.where(lengths == 0, 0.0, -np.inf)
+    # the log-probability of each state's label at each frame: (T, K, S)
+    per_row = np.take_along_axis(lp, ext[:, None, :], axis=2).transpose(1, 0, 2) if lp.ndim == 3 else None
+    emit = (lp[:, ext] if per_row is None else per_row).astype(np.float64)
+    alpha = np.full((k, n_states), -np.inf)
+    alpha[:, :2] = emit[0, :, :2]
+    prev1 = np.full((k, n_states), -np.inf)
+    prev2 = np.full((k, n_states), -np.inf)
+    for step in range(1, t):
+        prev1[:, 1:] = alpha[:, :-1]
+        prev2[:, 2:] = alpha[:, :-2]
+        np.copyto(prev2, -np.inf, where=~skip)
+        alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + emit[step]
+    rows = np.arange(k)
+    end = 2 * lengths
+    last = alpha[rows, end]
+    before = np.where(lengths > 0, alpha[rows, np.maximum(end - 1, 0)], -np.inf)
+    return np.logaddexp(last, before)
 
 
-def best_path(logits: torch.Tensor, tokenizer: Tokenizer) -> list[Decoded]:
+def best_path(logits: Any, tokenizer: Tokenizer) -> list[Decoded]:
     """Greedy CTC decoding of ``(N, T, C)`` logits.
 
     The word confidence is the exact ``p(text|y)`` of the decoded text (all alignments summed), so
     it is comparable with lexicon scores; a character's confidence is its highest frame probability.
     """
-    if logits.shape[0] == 0:
+    x = as_array(logits)
+    if x.shape[0] == 0:
         return []
-    log_probs = logits.float().log_softmax(-1)  # one normalisation serves the path and the score
-    best_lp, best = log_probs.max(-1)  # (N, T)
-    best_p = best_lp.exp()
-    blank = logits.shape[-1] - 1
-    best_c, best_pc = best.cpu().tolist(), best_p.cpu().tolist()
+    log_probs = log_softmax(x)  # one normalisation serves the path and the score
+    best = log_probs.argmax(-1)  # (N, T)
+    best_p = np.exp(np.take_along_axis(log_probs, best[..., None], axis=-1)[..., 0])
+    blank = x.shape[-1] - 1
     labels: list[list[int]] = []
     char_confs: list[list[float]] = []
-    for path, pvals in zip(best_c, best_pc):
+    for path, pvals in zip(best.tolist(), best_p.tolist()):
         lab: list[int] = []
         conf: list[float] = []
         prev = blank
@@ -119,11 +163,11 @@ def best_path(logits: torch.Tensor, tokenizer: Tokenizer) -> list[Decoded]:
     seq_lp = sequence_log_probs(log_probs, labels)
     return [
         Decoded(tokenizer.decode(lab), float(min(1.0, math.exp(s))), tuple(conf))
-        for lab, conf, s in zip(labels, char_confs, seq_lp.cpu().tolist())
+        for lab, conf, s in zip(labels, char_confs, seq_lp.tolist())
     ]
 
 
-def beam_search(logits: torch.Tensor, tokenizer: Tokenizer, *, beam_width: int = 10) -> list[Decoded]:
+def beam_search(logits: Any, tokenizer: Tokenizer, *, beam_width: int = 10) -> list[Decoded]:
     """CTC prefix beam search (Hannun et al. 2014) over ``(N, T, C)`` logits.
 
     Keeps ``beam_width`` prefixes; each prefix's score sums its alignments ending in blank and
@@ -132,15 +176,16 @@ def beam_search(logits: torch.Tensor, tokenizer: Tokenizer, *, beam_width: int =
     """
     if beam_width < 1:
         raise ValueError("beam_width must be >= 1")
-    log_probs = logits.float().log_softmax(-1)
-    blank = logits.shape[-1] - 1
-    greedy = best_path(logits, tokenizer)
+    x = as_array(logits)
+    log_probs = log_softmax(x)
+    blank = x.shape[-1] - 1
+    greedy = best_path(x, tokenizer)
     out: list[Decoded] = []
-    lp_cpu = log_probs.cpu()
-    for n in range(lp_cpu.shape[0]):
-        seq = lp_cpu[n]
+    for n in range(log_probs.shape[0]):
+        seq = log_probs[n]
         # prune each frame to the most likely classes: prefixes beyond them cannot enter the beam
-        top_lp, top_idx = seq.topk(min(beam_width, seq.shape[-1]), dim=-1)
+        top_idx = np.argsort(-seq, axis=-1, kind="stable")[:, : min(beam_width, seq.shape[-1])]
+        top_lp = np.take_along_axis(seq, top_idx, axis=-1)
         beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
         for t in range(seq.shape[0]):
             nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [-math.inf, -math.inf])
@@ -169,7 +214,7 @@ def beam_search(logits: torch.Tensor, tokenizer: Tokenizer, *, beam_width: int =
         if math.exp(exact) <= g.confidence:
             out.append(g)
             continue
-        confs = _char_confidences(seq.exp(), list(best_prefix), blank)
+        confs = _char_confidences(np.exp(seq), list(best_prefix), blank)
         out.append(Decoded(tokenizer.decode(best_prefix), float(min(1.0, math.exp(exact))), confs))
     return out
 
@@ -191,7 +236,7 @@ def _tidy_spaces(lab: list[int], conf: list[float], space: int | None) -> tuple[
     return out_l, out_c
 
 
-def _char_confidences(probs: torch.Tensor, label: list[int], blank: int) -> tuple[float, ...]:
+def _char_confidences(probs: Any, label: list[int], blank: int) -> tuple[float, ...]:
     """Per-character confidence along the most likely (Viterbi) alignment of ``label``.
 
     ``probs`` is ``(T, C)``; a character's confidence is its highest frame probability among the
@@ -199,7 +244,7 @@ def _char_confidences(probs: torch.Tensor, label: list[int], blank: int) -> tupl
     """
     if not label:
         return ()
-    lp = probs.clamp_min(1e-30).log().double().cpu().numpy()
+    lp = np.log(np.maximum(as_array(probs).astype(np.float64), 1e-30))
     ext = [blank]
     for c in label:
         ext += [c, blank]
@@ -238,7 +283,7 @@ def _lse(a: float, b: float) -> float:
     return m + math.log(math.exp(a - m) + math.exp(b - m))
 
 
-def count_upper_bounds(log_probs: torch.Tensor, max_count: int = 3) -> np.ndarray:
+def count_upper_bounds(log_probs: Any, max_count: int = 3) -> np.ndarray:
     """``log P(N_c >= k)`` for each class ``c`` and ``k = 1..max_count``: ``(C, max_count)``.
 
     ``N_c`` is the number of frames whose label is ``c`` when frames are drawn independently from
@@ -246,7 +291,7 @@ def count_upper_bounds(log_probs: torch.Tensor, max_count: int = 3) -> np.ndarra
     frames, so ``p(l|y) <= min_i P(N_{l_i} >= k_i)``, ``k_i`` being ``l_i``'s occurrence number: an
     exact upper bound that lets lexicon search skip candidates that cannot win.
     """
-    p = log_probs.detach().double().exp().cpu().numpy()  # (T, C)
+    p = np.exp(as_array(log_probs).astype(np.float64))  # (T, C)
     dist = np.zeros((p.shape[1], max_count + 1))  # P(N = j) for j < max_count, last: P(N >= max_count)
     dist[:, 0] = 1.0
     for q in p:
@@ -259,11 +304,12 @@ def count_upper_bounds(log_probs: torch.Tensor, max_count: int = 3) -> np.ndarra
     return np.log(np.clip(tail, 1e-300, 1.0))
 
 
-def case_folded_log_probs(log_probs: torch.Tensor, vocab: str) -> torch.Tensor:
+def case_folded_log_probs(log_probs: Any, vocab: str) -> Any:
     """Merge each upper-case letter's probability into its lower-case class: ``(.., C)``.
 
-    For a case-folded label (``"hello"`` for ``"HELLO"``) the CTC loss then rewards reading the
-    letter in either case, so such labels never teach the wrong case.
+    For a case-folded label (``"hello"`` for ``"HELLO"``) the CTC score (and the training loss)
+    then counts reading the letter in either case, so such labels never teach the wrong case.
+    Takes and returns a numpy array, or a torch tensor (training).
     """
     pairs = [
         (vocab.index(c), vocab.index(c.upper()))
@@ -272,8 +318,15 @@ def case_folded_log_probs(log_probs: torch.Tensor, vocab: str) -> torch.Tensor:
     ]
     if not pairs:
         return log_probs
-    lo = torch.tensor([p[0] for p in pairs], device=log_probs.device)
-    up = torch.tensor([p[1] for p in pairs], device=log_probs.device)
-    out = log_probs.clone()
-    out[..., lo] = torch.logaddexp(log_probs[..., lo], log_probs[..., up])
-    return out
+    lo, up = [p[0] for p in pairs], [p[1] for p in pairs]
+    if isinstance(log_probs, np.ndarray):
+        out = log_probs.copy()
+        out[..., lo] = np.logaddexp(log_probs[..., lo], log_probs[..., up])
+        return out
+    import torch  # a tensor: training computes its loss on these
+
+    lo_t = torch.tensor(lo, device=log_probs.device)
+    up_t = torch.tensor(up, device=log_probs.device)
+    out_t = log_probs.clone()
+    out_t[..., lo_t] = torch.logaddexp(log_probs[..., lo_t], log_probs[..., up_t])
+    return out_t

@@ -1,7 +1,9 @@
-"""Image loading and pre-processing: any input and PIL mode to a normalised ``(3, 32, W)`` tensor.
+"""Image loading and pre-processing in numpy/PIL: any input and PIL mode to a normalised
+``(3, 32, W)`` float32 array.
 
 Crops are resized to height 32 keeping their aspect ratio (the width is clamped to the model's
 ``[min_width, max_width]``) and batched with crops of similar width, so padding stays small.
+:func:`to_tensor` and :func:`pad_batch` on tensors serve training (they import torch when called).
 """
 
 from __future__ import annotations
@@ -10,14 +12,26 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
-__all__ = ["ImageInput", "load_image", "to_rgb", "resize_height", "to_tensor", "pad_batch", "width_buckets"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "ImageInput",
+    "load_image",
+    "to_rgb",
+    "resize_height",
+    "to_array",
+    "to_tensor",
+    "pad_batch",
+    "width_buckets",
+]
 
 #: What the recognizer accepts: a path, encoded bytes, a PIL image, or an RGB ``uint8`` array.
 ImageInput = str | os.PathLike | bytes | Image.Image | np.ndarray
@@ -161,38 +175,51 @@ def resize_height(
     return img.resize((new_w, height), Image.Resampling.BILINEAR)
 
 
+def to_array(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """RGB PIL image to a normalised float32 array ``(3, H, W)``: ``(pixel / 255 - mean) / std``."""
+    x = np.asarray(img, dtype=np.uint8).astype(np.float32) / np.float32(255.0)  # (H, W, 3)
+    m = np.asarray(mean, dtype=np.float32)
+    s = np.asarray(std, dtype=np.float32)
+    return np.ascontiguousarray(((x - m) / s).transpose(2, 0, 1))
+
+
 def to_tensor(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """RGB PIL image to a normalised float tensor ``(3, H, W)``."""
-    arr = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy())  # (H, W, 3)
-    x = arr.permute(2, 0, 1).float().div_(255.0)
-    m = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
-    return x.sub_(m).div_(s)
+    """:func:`to_array` as a torch tensor (training; imports torch)."""
+    import torch
+
+    return torch.from_numpy(to_array(img, mean, std))
 
 
 def pad_batch(
-    tensors: Sequence[torch.Tensor],
+    crops: Sequence[Any],
     mean: Sequence[float],
     std: Sequence[float],
     *,
     multiple: int = 1,
     pin_memory: bool = False,
-) -> torch.Tensor:
-    """Stack ``(3, H, W_i)`` tensors into ``(N, 3, H, W)``, padding on the right with black.
+) -> Any:
+    """Stack ``(3, H, W_i)`` crops into ``(N, 3, H, W)``, padding on the right with black.
 
     ``W`` is the largest width rounded up to ``multiple``: fewer distinct shapes let oneDNN/cuDNN
-    reuse their kernels across batches. ``pin_memory`` builds the batch in page-locked memory
-    (CUDA only), ready for an asynchronous copy without a second host copy.
+    reuse their kernels across batches. numpy arrays give a float32 array; torch tensors (training)
+    give a tensor, in page-locked memory with ``pin_memory`` (CUDA only).
     """
-    width = max(t.shape[-1] for t in tensors)
+    tensors = not isinstance(crops[0], np.ndarray)
+    arrays = [np.asarray(c.detach().cpu().numpy() if tensors else c) for c in crops]
+    width = max(a.shape[-1] for a in arrays)
     width = -(-width // multiple) * multiple
-    pad = (-torch.tensor(mean, dtype=torch.float32) / torch.tensor(std, dtype=torch.float32)).view(-1, 1, 1)
-    shape = (len(tensors), tensors[0].shape[0], tensors[0].shape[1], width)
-    out = torch.empty(shape, dtype=torch.float32, pin_memory=pin_memory)
-    out.copy_(pad.expand(shape))
-    for i, t in enumerate(tensors):
-        out[i, :, :, : t.shape[-1]] = t
-    return out
+    pad = -np.asarray(mean, dtype=np.float32) / np.asarray(std, dtype=np.float32)
+    shape = (len(arrays), arrays[0].shape[0], arrays[0].shape[1], width)
+    out = np.empty(shape, dtype=np.float32)
+    out[...] = pad.reshape(-1, 1, 1)
+    for i, a in enumerate(arrays):
+        out[i, :, :, : a.shape[-1]] = a
+    if not tensors:
+        return out
+    import torch
+
+    batch = torch.from_numpy(out)
+    return batch.pin_memory() if pin_memory else batch
 
 
 def width_buckets(widths: Sequence[int], batch_size: int, multiple: int | None = None) -> list[list[int]]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["VOCABS", "Tokenizer", "DEFAULT_VOCAB", "normalize_spaces"]
 
@@ -60,7 +62,10 @@ class Tokenizer:
         return [self._index[c] for c in text]
 
     def encode_batch(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Concatenated targets ``(sum(L),)`` and lengths ``(N,)`` as ``F.ctc_loss`` expects."""
+        """Concatenated targets ``(sum(L),)`` and lengths ``(N,)`` as ``F.ctc_loss`` expects (training:
+        imports torch)."""
+        import torch
+
         encoded = [self.encode(t) for t in texts]
         flat = [i for e in encoded for i in e]
         return (

@@ -7,7 +7,7 @@ the text on a page, crnn_plugin reads it.
 PP-OCR's detector returns *lines*, while CRNN reads *words* (its vocabulary has no space), so each
 rectified line is cut into words at wide vertical gaps (``_words.py``) before recognition.
 Word-level detectors (docTR's, CRAFT) need no such step: pass their boxes to
-``Recognizer.recognize(image, boxes=... | polygons=...)`` directly.
+``crnn_plugin.recognize_regions(rec, image, boxes=... | polygons=...)`` directly.
 """
 
 from __future__ import annotations

@@ -1,15 +1,22 @@
-"""Shared fixtures: a tiny seeded CRNN, rendered word images, and the shared benchmark data path."""
+"""Shared fixtures: a tiny seeded CRNN, rendered word images, and the shared benchmark data path.
+
+Nothing here imports torch at collection time: the light-install tests (``pytest -m light``) run
+in a virtualenv without it, and tests that use the PyTorch fixtures skip there.
+"""
 
 from __future__ import annotations
 
 import string
+from typing import TYPE_CHECKING
 
 import pytest
-import torch
 from _helpers import render_word
 from PIL import Image
 
-from crnn_plugin import CRNN, CRNNConfig
+from crnn_plugin.config import CRNNConfig
+
+if TYPE_CHECKING:
+    from crnn_plugin import CRNN
 
 
 @pytest.fixture
@@ -24,6 +31,9 @@ def tiny_config() -> CRNNConfig:
 
 @pytest.fixture
 def tiny_model(tiny_config: CRNNConfig) -> CRNN:
+    torch = pytest.importorskip("torch", reason="the PyTorch model needs the torch extra")
+    from crnn_plugin.model import CRNN
+
     torch.manual_seed(0)
     return CRNN(tiny_config).eval()
 

@@ -12,18 +12,24 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 from _helpers import render_word
 from PIL import Image
 
-from crnn_plugin import CRNN, save_pretrained
 from crnn_plugin.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+
+if TYPE_CHECKING:
+    from crnn_plugin import CRNN
 
 
 @pytest.fixture
 def model_dir(tiny_model: CRNN, tmp_path: Path) -> Path:
+    """The tiny PyTorch model saved without an int8 export (runs in PyTorch; skipped without it)."""
+    from crnn_plugin import save_pretrained
+
     return save_pretrained(tiny_model, tmp_path / "model")
 
 

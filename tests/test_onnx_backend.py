@@ -1,4 +1,7 @@
-"""ONNX export and the int8 ONNX Runtime backend: same outputs as PyTorch, chosen only when safe."""
+"""ONNX export and the int8 ONNX Runtime backend: same outputs as PyTorch, chosen only when safe.
+
+Writing exports needs torch and onnx; the light install's side (reading them) is in test_light.py.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +10,40 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
-import torch
-from _helpers import render_word
 
-from crnn_plugin import CRNN, Recognizer, WeightsError, save_pretrained
-from crnn_plugin.hub import resolve_model_dir
-from crnn_plugin.onnx_backend import INT8_NAME, OnnxRunner, calibration_windows, export_onnx, weights_digest
-from crnn_plugin.preprocessing import pad_batch
-
+torch = pytest.importorskip("torch", reason="exports are written from the PyTorch model (torch extra)")
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
+
+from _helpers import render_word  # noqa: E402
+
+from crnn_plugin import CRNN, Recognizer, WeightsError, save_pretrained  # noqa: E402
+from crnn_plugin.model_folder import load_config, read_weights, resolve_model_dir  # noqa: E402
+from crnn_plugin.onnx_backend import INT8_NAME, OnnxBackend, digest_of  # noqa: E402
+from crnn_plugin.onnx_export import calibration_windows, export_onnx, state_arrays, weights_digest  # noqa: E402
+from crnn_plugin.preprocessing import pad_batch  # noqa: E402
+
+
+def runner_for(path: Path, model: CRNN) -> OnnxBackend:
+    return OnnxBackend.for_arrays(path, model.config, state_arrays(model))
+
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "crops"
 
 
 def test_fp32_export_matches_torch_at_any_width(tiny_model: CRNN, tmp_path: Path) -> None:
     path = export_onnx(tiny_model, tmp_path / "m.onnx")
-    runner = OnnxRunner(path, tiny_model)
+    runner = runner_for(path, tiny_model)
     for n, width in ((1, 40), (3, 128), (2, 333)):
         x = torch.randn(n, 3, 32, width)
         with torch.no_grad():
-            expected = tiny_model(x)
-        got = runner(x)
+            expected = tiny_model(x).numpy()
+        got = runner(x.numpy())
+        assert isinstance(got, np.ndarray) and got.dtype == np.float32
         assert got.shape == expected.shape == (n, width // 4 + 1, tiny_model.config.num_classes)
-        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+        np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
 
 
 def test_digest_tracks_weights(tiny_model: CRNN, tmp_path: Path) -> None:
@@ -39,12 +51,12 @@ def test_digest_tracks_weights(tiny_model: CRNN, tmp_path: Path) -> None:
     other = CRNN(tiny_model.config).eval()
     assert weights_digest(other) != weights_digest(tiny_model)
     with pytest.raises(WeightsError, match="digest mismatch"):
-        OnnxRunner(path, other)
+        runner_for(path, other)
     # the resize bounds do not change the graph: an export stays valid when they change
     wider = CRNN(dataclasses.replace(tiny_model.config, max_width=3200)).eval()
     wider.load_state_dict(tiny_model.state_dict())
     assert weights_digest(wider) == weights_digest(tiny_model)
-    OnnxRunner(path, wider)
+    runner_for(path, wider)
     shifted = dataclasses.replace(tiny_model.config, mean=(0.4, 0.4, 0.4))  # changes what the network sees
     same_weights = CRNN(shifted).eval()
     same_weights.load_state_dict(tiny_model.state_dict())
@@ -57,9 +69,19 @@ def test_digest_tracks_weights(tiny_model: CRNN, tmp_path: Path) -> None:
         if entry.key == "crnn_plugin.weights_sha256":
             entry.value = weights_digest(tiny_model, legacy=True)
     onnx.save(proto, str(path))
-    OnnxRunner(path, tiny_model)
+    runner_for(path, tiny_model)
     with pytest.raises(WeightsError, match="digest mismatch"):
-        OnnxRunner(path, wider)  # the legacy digest covers the width bounds
+        runner_for(path, wider)  # the legacy digest covers the width bounds
+
+
+def test_digest_of_the_folder_read_with_numpy_is_the_models(tiny_model: CRNN, tmp_path: Path) -> None:
+    """The light install hashes the safetensors read with numpy: the same digest as the PyTorch
+    model's state dict, for the shipped model and a saved one (legacy digest too)."""
+    for folder in (resolve_model_dir(), save_pretrained(tiny_model, tmp_path / "m")):
+        model = Recognizer.from_pretrained(folder, device="cpu", backend="torch").model
+        config, arrays = load_config(folder), read_weights(folder)
+        for legacy in (False, True):
+            assert digest_of(config, arrays, legacy=legacy) == weights_digest(model, legacy=legacy)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +91,8 @@ def int8_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(resolve_model_dir(), folder)
     rec = Recognizer.from_pretrained(folder, device="cpu", backend="torch")
     words = ["street", "OPEN", "2024", "Coffee", "exit", "hotel", "SALE", "parking"]
-    tensors = [rec.prepare(render_word(w)) for w in words]
-    calib = [pad_batch(tensors[i : i + 4], rec.config.mean, rec.config.std) for i in range(0, len(words), 4)]
+    arrays = [rec.prepare(render_word(w)) for w in words]
+    calib = [pad_batch(arrays[i : i + 4], rec.config.mean, rec.config.std) for i in range(0, len(words), 4)]
     export_onnx(rec.model, folder / INT8_NAME, calibration=calib)
     return folder
 
@@ -139,7 +161,7 @@ def test_backend_choice(int8_folder: Path, tmp_path: Path, caplog: pytest.LogCap
 
 
 def test_calibration_windows_share_one_shape() -> None:
-    batches = [torch.ones(5, 3, 32, 40), torch.ones(4, 3, 32, 300)]
+    batches = [torch.ones(5, 3, 32, 40), np.ones((4, 3, 32, 300), np.float32)]  # tensors or arrays
     windows = calibration_windows(batches, width=128, batch_size=4)
     assert [w.shape for w in windows] == [(4, 3, 32, 128)] * 2  # 9 crops: two full batches, one left out
     assert windows[0][0, :, :, :40].min() == 1 and windows[0][0, :, :, 40:].max() == 0  # zero padding

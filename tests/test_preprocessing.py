@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from _helpers import render_word
 from PIL import Image
 
 from crnn_plugin import ImageError, load_image
-from crnn_plugin.preprocessing import pad_batch, resize_height, to_rgb, width_buckets
+from crnn_plugin.preprocessing import pad_batch, resize_height, to_array, to_rgb, width_buckets
+
+pytestmark = pytest.mark.light
 
 
 @pytest.fixture
@@ -140,11 +141,27 @@ def test_to_rgb_is_identity_for_rgb() -> None:
 
 def test_pad_batch_pads_black_on_the_right() -> None:
     mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
-    a, b = torch.zeros(3, 32, 10), torch.ones(3, 32, 20)
-    batch = pad_batch([a, b], mean, std)
-    assert batch.shape == (2, 3, 32, 20)
-    assert torch.all(batch[0, :, :, 10:] == -1.0)  # black after normalisation
-    assert torch.equal(batch[1], b)
+    a, b = np.zeros((3, 32, 10), np.float32), np.ones((3, 32, 20), np.float32)
+    batch = pad_batch([a, b], mean, std, multiple=16)
+    assert batch.shape == (2, 3, 32, 32) and batch.dtype == np.float32
+    assert np.all(batch[0, :, :, 10:] == -1.0) and np.all(batch[1, :, :, 20:] == -1.0)  # black
+    assert np.array_equal(batch[1, :, :, :20], b)
+    torch = pytest.importorskip("torch")  # training pads tensors: a tensor comes back
+    t = pad_batch([torch.from_numpy(a), torch.from_numpy(b)], mean, std)
+    assert isinstance(t, torch.Tensor) and np.array_equal(t.numpy(), pad_batch([a, b], mean, std))
+
+
+def test_to_array_normalises_like_the_torch_pipeline_did() -> None:
+    """(pixel / 255 - mean) / std in float32, channels first: bit for bit what the PyTorch
+    pre-processing computed, so the backends see the same input in both installs."""
+    img = render_word("Norm")
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    x = to_array(img, mean, std)
+    assert x.shape == (3, img.height, img.width) and x.dtype == np.float32 and x.flags.c_contiguous
+    torch = pytest.importorskip("torch")
+    ref = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255.0)
+    ref = ref.sub_(torch.tensor(mean).view(-1, 1, 1)).div_(torch.tensor(std).view(-1, 1, 1))
+    assert np.array_equal(x, ref.numpy())
 
 
 def test_width_buckets_group_similar_widths() -> None:

@@ -1,23 +1,35 @@
-"""The Recognizer: inputs of all kinds, input order, errors that keep the other results."""
+"""The Recognizer: inputs of all kinds, input order, errors that keep the other results; with the
+PyTorch backend (a tiny seeded model) and the int8 ONNX backend (the shipped model, no torch)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-import torch
 from _helpers import render_word
 from PIL import Image
 
-from crnn_plugin import CRNN, DeviceError, ImageError, Lexicon, Prediction, Recognizer
+from crnn_plugin import DeviceError, ImageError, Lexicon, Prediction, Recognizer
 from crnn_plugin.recognizer import DEFAULT_BATCH_SIZE, TALL_RATIO
 
+if TYPE_CHECKING:
+    from crnn_plugin import CRNN
 
-@pytest.fixture
-def rec(tiny_model: CRNN) -> Recognizer:
-    return Recognizer(tiny_model, device="cpu", batch_size=3)
+pytestmark = pytest.mark.light
+
+
+@pytest.fixture(params=["torch", "onnx"])
+def rec(request: pytest.FixtureRequest) -> Recognizer:
+    """A Recognizer with small batches: the tiny PyTorch model (skipped without torch), or the
+    shipped model through its int8 export (what the light install runs)."""
+    if request.param == "torch":
+        return Recognizer(request.getfixturevalue("tiny_model"), device="cpu", batch_size=3)
+    rec = Recognizer.from_pretrained(device="cpu", batch_size=3)
+    assert rec.backend == "onnx-int8"
+    return rec
 
 
 def test_results_in_input_order(rec: Recognizer) -> None:
@@ -112,6 +124,8 @@ def test_beam_search_option(rec: Recognizer) -> None:
 
 
 def test_device_resolution(tiny_model: CRNN) -> None:
+    import torch
+
     r = Recognizer(tiny_model, device="auto")
     assert r.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
@@ -129,8 +143,12 @@ def test_device_resolution(tiny_model: CRNN) -> None:
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_autocast_matches_fp32_cpu(tiny_config) -> None:  # type: ignore[no-untyped-def]
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    from crnn_plugin import CRNN
+
     torch.manual_seed(0)
     cpu_model = CRNN(tiny_config).eval()
     gpu_model = CRNN(tiny_config).eval()
@@ -142,7 +160,7 @@ def test_cuda_autocast_matches_fp32_cpu(tiny_config) -> None:  # type: ignore[no
     assert gpu[0].ok and on_cuda.amp_dtype in (torch.float16, torch.bfloat16)
     assert on_cuda.batch_size == DEFAULT_BATCH_SIZE["cuda"] == 256
     _, batch = next(on_cuda.batches([on_cuda.prepare(img) for img in imgs]))
-    assert batch.is_pinned() and batch.device.type == "cpu"  # built in page-locked memory, one host copy
+    assert isinstance(batch, np.ndarray)  # pre-processing is numpy; the backend pins it for the copy
     for a, b in zip(cpu, gpu):
         assert a.confidence == pytest.approx(b.confidence, abs=0.05)
     # CTC on CUDA: beam search, lexicons (expanded log-probs), a tall crop read in 3 orientations,
@@ -150,7 +168,7 @@ def test_cuda_autocast_matches_fp32_cpu(tiny_config) -> None:  # type: ignore[no
     assert len(on_cuda(imgs, beam_width=5)) == 3
     assert all(p.lexicon_used for p in on_cuda(imgs, lexicon=Lexicon(["gpu", "path", "test"])))
     assert len(on_cuda(render_word("tall").rotate(90, expand=True))) == 1
-    gpu_batch = batch.to("cuda")
+    gpu_batch = torch.from_numpy(batch).to("cuda")
     assert on_cuda.logits(gpu_batch).shape[0] == batch.shape[0]
 
 
@@ -191,7 +209,7 @@ def test_rotated_vertical_text_is_read() -> None:
 
 def test_shipped_model_reads_a_very_wide_crop() -> None:
     """A 40:1 crop is read at full resolution (the width cap is 1600 px at height 32, 50:1)."""
-    from crnn_plugin.hub import DEFAULT_MODEL, shipped_models
+    from crnn_plugin.model_folder import DEFAULT_MODEL, shipped_models
 
     if DEFAULT_MODEL not in shipped_models():
         pytest.skip("no shipped weights")

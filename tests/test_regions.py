@@ -9,8 +9,16 @@ import pytest
 from _helpers import render_word
 from PIL import Image
 
-from crnn_plugin import CRNN, Recognizer
+from crnn_plugin import Recognizer, recognize_regions
 from crnn_plugin.regions import crop_box, order_quad, rectify_quad
+
+pytestmark = pytest.mark.light
+
+
+@pytest.fixture(scope="module")
+def rec() -> Recognizer:
+    """The shipped model on the CPU (its int8 export: what the light install runs)."""
+    return Recognizer.from_pretrained(device="cpu")
 
 
 @pytest.fixture
@@ -88,20 +96,19 @@ def test_rectify_undoes_a_rotation() -> None:
 
 
 def test_recognize_returns_easyocr_triples_in_order(
-    tiny_model: CRNN, page: tuple[Image.Image, Image.Image]
+    rec: Recognizer, page: tuple[Image.Image, Image.Image]
 ) -> None:
-    rec = Recognizer(tiny_model, device="cpu")
     canvas, word = page
     boxes = [[50, 30, 50 + word.width, 30 + word.height], [0, 0, 40, 40]]
     polys = [[[50, 30], [50 + word.width, 30], [50 + word.width, 70], [50, 70]]]
-    out = rec.recognize(canvas, boxes=boxes, polygons=polys)
+    out = recognize_regions(rec, canvas, boxes=boxes, polygons=polys)
     assert [o[0] for o in out[:2]] == boxes
     assert out[2][0] == [[50.0, 30.0], [50.0 + word.width, 30.0], [50.0 + word.width, 70.0], [50.0, 70.0]]
     assert all(isinstance(t, str) and 0 <= c <= 1 for _, t, c in out)
     assert out[0][1] == rec(crop_box(canvas, boxes[0]))[0].text
     with pytest.raises(ValueError, match="box 1"):
-        rec.recognize(canvas, boxes=[boxes[0], [5, 5, 1, 1]])
-    assert rec.recognize(canvas) == []
+        recognize_regions(rec, canvas, boxes=[boxes[0], [5, 5, 1, 1]])
+    assert recognize_regions(rec, canvas) == []
 
 
 def test_quad_corners_in_any_of_the_24_orders() -> None:
@@ -120,26 +127,24 @@ def test_tall_quads_keep_the_image_up_direction() -> None:
     assert np.allclose(order_quad(steep[::-1]), np.array(steep, dtype=float))
 
 
-def test_tall_polygon_reads_like_the_same_box() -> None:
+def test_tall_polygon_reads_like_the_same_box(rec: Recognizer) -> None:
     """A digit region given as a polygon reads as it does given as a box (was read sideways)."""
-    rec = Recognizer.from_pretrained(device="cpu")
     digit = render_word("4", height=40, size=34)
     assert digit.height > digit.width
     canvas = Image.new("RGB", (200, 120), "white")
     canvas.paste(digit, (60, 30))
     x0, y0, x1, y1 = 60, 30, 60 + digit.width, 30 + digit.height
-    by_box = rec.recognize(canvas, boxes=[[x0, y0, x1, y1]])
-    by_poly = rec.recognize(canvas, polygons=[[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]])
+    by_box = recognize_regions(rec, canvas, boxes=[[x0, y0, x1, y1]])
+    by_poly = recognize_regions(rec, canvas, polygons=[[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]])
     assert by_box[0][1] == by_poly[0][1] == "4"
 
 
-def test_numpy_regions_and_regions_outside(page: tuple[Image.Image, Image.Image], tiny_model: CRNN) -> None:
-    rec = Recognizer(tiny_model, device="cpu")
+def test_numpy_regions_and_regions_outside(page: tuple[Image.Image, Image.Image], rec: Recognizer) -> None:
     canvas, word = page
     box = [50, 30, 50 + word.width, 30 + word.height]
     polys = np.array([[[50, 30], [150, 30], [150, 70], [50, 70]]])
-    out = rec.recognize(canvas, boxes=np.array([box]), polygons=polys)
+    out = recognize_regions(rec, canvas, boxes=np.array([box]), polygons=polys)
     assert len(out) == 2 and out[0][0] == box and all(type(v) is int for v in out[0][0])
-    assert rec.recognize(canvas, boxes=np.zeros((0, 4)), polygons=np.zeros((0, 4, 2))) == []
+    assert recognize_regions(rec, canvas, boxes=np.zeros((0, 4)), polygons=np.zeros((0, 4, 2))) == []
     with pytest.raises(ValueError, match="polygon 0: .* lies outside the 400x200 image"):
-        rec.recognize(canvas, polygons=[[[500, 500], [600, 500], [600, 540], [500, 540]]])
+        recognize_regions(rec, canvas, polygons=[[[500, 500], [600, 500], [600, 540], [500, 540]]])
