@@ -40,20 +40,33 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert f"crnn_plugin/weights/crnn-small-en/{f}" in names
     assert {"crnn_plugin/data/en_50k.txt", "crnn_plugin/py.typed"} <= names
     assert not any(n.startswith(("tests/", "benchmarks/", "runs/")) for n in names)
+    (meta,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    requires = [
+        x for x in zipfile.ZipFile(wheel).read(meta).decode().splitlines() if x.startswith("Requires-Dist:")
+    ]
+    torch_reqs = [r for r in requires if r.split()[1].startswith("torch")]
+    assert torch_reqs and all("extra ==" in r for r in torch_reqs), torch_reqs  # torch only in extras
     target = tmp_path_factory.mktemp("site")
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
     return target
 
 
-def test_wheel_runs_without_the_checkout(installed: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("torch_hidden", [False, True], ids=["installed", "light"])
+def test_wheel_runs_without_the_checkout(installed: Path, tmp_path: Path, torch_hidden: bool) -> None:
+    """The wheel reads crops with its own weights, export and lexicon; "light": with torch hidden
+    (``import torch`` fails), as after ``pip install crnn-plugin`` without extras."""
     script = f"""
-import json, crnn_plugin
+import json, sys
+if {torch_hidden}:
+    sys.modules["torch"] = None
+import crnn_plugin
 from crnn_plugin import Lexicon, Recognizer
-from crnn_plugin.hub import _weights_root
+from crnn_plugin.model_folder import _weights_root
 rec = Recognizer.from_pretrained()
 pred = rec([{str(ROOT / "examples" / "crops" / "crop_00.png")!r}])[0]
 print(json.dumps({{"file": crnn_plugin.__file__, "weights": str(_weights_root()), "backend": rec.backend,
-                  "text": pred.text, "lexicon": len(Lexicon.load("en-50k"))}}))
+                  "text": pred.text, "lexicon": len(Lexicon.load("en-50k")),
+                  "torch": sys.modules.get("torch") is not None}}))
 """
     env = {**os.environ, "PYTHONPATH": str(installed)}
     out = subprocess.run(
@@ -64,3 +77,4 @@ print(json.dumps({{"file": crnn_plugin.__file__, "weights": str(_weights_root())
     assert Path(info["weights"]).is_relative_to(installed)
     assert info["backend"] == "onnx-int8"  # the int8 export came with the wheel and matches
     assert info["text"] == "Welcome" and info["lexicon"] > 40_000
+    assert not info["torch"]  # the default CPU path never imports torch
