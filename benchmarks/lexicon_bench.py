@@ -47,7 +47,7 @@ def latency(rec: Recognizer, folder: Path, lexicon: Lexicon, n: int, n_all: int)
             score_words(lp, cands, vocab, case_sensitive=False)
         times[names[2]].append(1000 * (time.perf_counter() - t0))
         if k < n_all:
-            words = lexicon._usable(vocab)  # every word the model's vocab can spell
+            words = lexicon._index.usable_words(vocab)  # every word the model's vocab can spell
             t0 = time.perf_counter()
             for i in range(0, len(words), 5000):
                 score_words(lp, words[i : i + 5000], vocab, case_sensitive=False)

@@ -87,6 +87,21 @@ sys.exit(main(["recognize", {str(CROPS)!r}, "-o", {str(tmp_path / "out.jsonl")!r
     assert info["parameters"] > 1_000_000 and info["precision"] == "int8 conv + LSTM"
 
 
+def test_cli_evaluate_without_torch(tmp_path: Path) -> None:
+    """evaluate reads a labels.tsv folder and scores it (lexicon-free and per-image) without torch."""
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    truth = {"crop_00.png": "Welcome", "crop_01.png": "OPEN", "crop_02.png": "Coffee"}
+    for name in truth:
+        shutil.copy(CROPS / name, bench / name)
+    (bench / "labels.tsv").write_text("".join(f"{k}\t{v}\n" for k, v in truth.items()))
+    (bench / "lexicon50.tsv").write_text("".join(f"{k}\t{v},other\n" for k, v in truth.items()))
+    args = ["evaluate", str(bench), "--lexicon", "per-image", "--format", "json"]
+    out = run_python(f"from crnn_plugin.cli import main\nsys.exit(main({args!r}))").stdout
+    row = json.loads(out.strip().splitlines()[-1])
+    assert row["images"] == 3 and row["acc36"] == 1.0, row
+
+
 def test_importing_the_light_path_imports_no_torch() -> None:
     """Even where torch is installed, reading crops never imports it (the CLI starts fast)."""
     code = f"""
