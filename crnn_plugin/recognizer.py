@@ -98,11 +98,10 @@ def _lexicons_per_input(lexicon: object, n: int) -> list[LexiconLike | None]:
     hint = "pass Lexicon(words) to use one word list for every input"
     if _is_lexicon(lexicon):
         return [lexicon] * n  # type: ignore[list-item]
-    if isinstance(lexicon, (str, os.PathLike)):
-        raise LexiconError(
-            f"lexicon= takes a Lexicon, not a name or file: pass Lexicon.load({str(lexicon)!r}) "
-            "(loaded once, it serves every call)"
-        )
+    if isinstance(lexicon, (str, os.PathLike)):  # a name ('en-50k') or a word-list file
+        from .lexicon import Lexicon  # imported on use: lexicon.py builds on this module
+
+        return [Lexicon.load(lexicon)] * n
     if not isinstance(lexicon, Sequence):
         raise LexiconError(
             f"lexicon= takes a Lexicon, or one Lexicon (or None) per input; "
@@ -432,8 +431,9 @@ class Recognizer:
         and keeps every other result; ``errors="raise"`` raises the first :class:`ImageError`.
         A single input (not in a list) that cannot be read always raises.
 
-        ``lexicon``: one :class:`~crnn_plugin.Lexicon` for every input, or a list with one
-        Lexicon (or None: lexicon-free) per input; ``beam_width`` is then ignored.
+        ``lexicon``: one :class:`~crnn_plugin.Lexicon` for every input (or its name or file,
+        loaded on each call: load it once with ``Lexicon.load`` for repeated calls), or a list with
+        one Lexicon (or None: lexicon-free) per input; ``beam_width`` is then ignored.
         """
         if errors not in ("return", "raise"):
             raise ValueError("errors must be 'return' or 'raise'")
@@ -459,3 +459,18 @@ class Recognizer:
         for i, p in zip(ok_idx, preds):
             out[i] = p
         return [p for p in out if p is not None]
+
+    def recognize(
+        self,
+        image: ImageInput,
+        *,
+        boxes: Any = None,
+        polygons: Any = None,
+        box_format: str = "xyxy",
+        **kwargs: Any,
+    ) -> list[tuple[Any, str, float]]:
+        """EasyOCR-style ``[(box, text, confidence)]`` for detector regions of ``image``: the same as
+        :func:`crnn_plugin.recognize_regions` (``rec.recognize(page, boxes=...)``)."""
+        from .regions import recognize_regions  # imported on use: regions.py builds on this module
+
+        return recognize_regions(self, image, boxes=boxes, polygons=polygons, box_format=box_format, **kwargs)

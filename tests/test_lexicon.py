@@ -253,13 +253,21 @@ def test_per_input_lexicons_stay_with_their_inputs_when_one_is_unreadable() -> N
         (["cat", "dog"], r"lexicon\[0\] is a str, not a Lexicon or None: pass Lexicon\(words\)"),
         ({"cat", "dog"}, r"got a set: pass Lexicon\(words\)"),
         ([Lexicon(["cat"])], r"1 lexicons given for 2 inputs"),
-        ("en-50k", r"not a name or file: pass Lexicon\.load\('en-50k'\)"),
+        ("no-such-lexicon", r"no-such-lexicon"),
     ],
 )
 def test_wrong_lexicon_arguments_say_what_to_pass(lexicon: object, match: str) -> None:
     rec = Recognizer.from_pretrained(device="cpu")
     with pytest.raises(LexiconError, match=match):
         rec([render_word("cat"), render_word("dog")], lexicon=lexicon)
+
+
+def test_a_lexicon_name_or_file_is_loaded_for_the_call() -> None:
+    rec = Recognizer.from_pretrained(device="cpu")
+    by_name = rec([render_word("cat"), render_word("dog")], lexicon="en-50k")
+    loaded = rec([render_word("cat"), render_word("dog")], lexicon=Lexicon.load("en-50k"))
+    assert [p.text for p in by_name] == [p.text for p in loaded]
+    assert all(p.lexicon_used for p in by_name)
 
 
 def test_whitespace_inside_a_word_is_refused_with_its_line(tmp_path: Path) -> None:
