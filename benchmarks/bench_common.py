@@ -22,7 +22,11 @@ from pathlib import Path
 from types import FrameType
 
 __all__ = [
+    "SETS",
     "normalize36",
+    "normalize_line",
+    "score_texts",
+    "case_sensitive_labels",
     "read_labels",
     "Timing",
     "summarize",
@@ -36,6 +40,15 @@ logger = logging.getLogger("benchmarks")
 
 # Same rule as crnn_plugin.evaluate.normalize36, copied so that peers do not import our package.
 _NOT36 = re.compile(r"[^a-z0-9]")
+
+#: Accuracy sets of the benchmark and their kind: ``word`` (36-class and case-sensitive word
+#: accuracy) or ``line`` (caseless exact line match and character error rate).
+SETS: dict[str, str] = {
+    "iiit5k_test": "word",
+    "svt_test": "word",
+    "svtp_test": "word",
+    "sroie_lines_val": "line",
+}
 
 #: argv element that identifies the background training processes.
 TRAIN_MODULE = "crnn_plugin.train"
@@ -54,6 +67,84 @@ def dist_version(dist: str) -> str:
 def normalize36(text: str) -> str:
     """The 36-class protocol: lower-case, keep only a-z and 0-9."""
     return _NOT36.sub("", text.lower())
+
+
+def normalize_spaces(text: str) -> str:
+    """Single spaces between words, none at the ends."""
+    return " ".join(text.split())
+
+
+def normalize_line(text: str) -> str:
+    """The line protocol: single spaces between words, none at the ends, case-folded (the rule of
+    ``crnn_plugin.evaluate.normalize_line``)."""
+    return normalize_spaces(text).casefold()
+
+
+def score_texts(
+    texts: Sequence[str], labels: Sequence[str], cs_labels: Sequence[str] | None
+) -> dict[str, object]:
+    """Every protocol on one set, as ``crnn_plugin.evaluate.evaluate_folder`` scores it.
+
+    ``acc36``: 36-class word accuracy. ``acc_cs``: exact match against the case-sensitive labels,
+    case and punctuation kept (``None`` without such labels). ``acc_line``: caseless exact line
+    match. ``cer``: caseless character error rate, summed Levenshtein edits / summed label length.
+    Strings are compared with single spaces between words. Needs ``rapidfuzz`` (imported here so
+    that this module stays importable without it).
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    n = len(labels)
+    lines = [(normalize_line(t), normalize_line(lab)) for t, lab in zip(texts, labels)]
+    edits = sum(Levenshtein.distance(t, lab) for t, lab in lines)
+    ref = sum(len(lab) for _, lab in lines)
+    ok36 = sum(normalize36(t) == normalize36(lab) for t, lab in zip(texts, labels))
+    ok_line = sum(t == lab for t, lab in lines)
+    ok_cs = None
+    if cs_labels is not None:
+        ok_cs = sum(normalize_spaces(t) == normalize_spaces(lab) for t, lab in zip(texts, cs_labels))
+    return {
+        "n": n,
+        "correct": ok36,
+        "acc36": ok36 / max(n, 1),
+        "correct_cs": ok_cs,
+        "acc_cs": None if ok_cs is None else ok_cs / max(n, 1),
+        "correct_line": ok_line,
+        "acc_line": ok_line / max(n, 1),
+        "edits": edits,
+        "ref_chars": ref,
+        "cer": edits / max(ref, 1),
+    }
+
+
+def case_sensitive_labels(folder: str | Path, rows: Sequence[tuple[Path, str]]) -> list[str] | None:
+    """Case-sensitive label of each of ``rows`` (from :func:`read_labels`), or ``None``.
+
+    From ``labels_casesensitive.tsv`` matched by path when present (``crnn_plugin.evaluate``'s
+    rule), else the labels themselves when the set's ``labels.tsv`` holds lower-case letters.
+    """
+    root = Path(folder)
+    if not (root / "labels_casesensitive.tsv").is_file():
+        all_rows = read_labels(root)
+        return [lab for _, lab in rows] if any(c.islower() for _, lab in all_rows for c in lab) else None
+    table: dict[Path, str] = {}
+    with open(root / "labels_casesensitive.tsv", encoding="utf-8") as f:
+        for line in f:
+            rel, _, label = line.rstrip("\n").partition("\t")
+            if rel:
+                table[root / rel] = label
+    if any(p not in table for p, _ in rows):
+        logger.warning("%s: labels_casesensitive.tsv misses some crops; no case-sensitive score", root)
+        return None
+    return [table[p] for p, _ in rows]
+
+
+def parse_sets(value: str) -> list[str]:
+    """A comma list of :data:`SETS` names (``--sets``), checked."""
+    sets = [s.strip() for s in value.split(",") if s.strip()]
+    unknown = [s for s in sets if s not in SETS]
+    if unknown or not sets:
+        raise SystemExit(f"--sets: unknown {unknown or value!r}; known: {', '.join(SETS)}")
+    return sets
 
 
 def data_folder(value: str) -> Path:

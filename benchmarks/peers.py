@@ -1,13 +1,16 @@
 """Benchmark worker: measures ONE recognizer in its own process and prints a JSON report on stdout.
 
-Peers: ``tesseract`` (tesserocr), ``rapidocr``, ``easyocr`` (run with the peers' venv),
+Peers: ``tesseract`` (tesserocr), ``rapidocr`` (RapidOCR 3, PP-OCRv6), ``rapidocr_v4``
+(``rapidocr_onnxruntime`` 1.4.4, PP-OCRv4), ``easyocr`` (run with the peers' venv),
 ``doctr_crnn_vgg16_bn``, ``doctr_crnn_mobilenet_v3_small`` and ``ours`` (run with the project's
 venv). ``run_all.py`` starts one process per peer; it can also be run by hand, e.g.::
 
     /work/peers-venv/bin/python benchmarks/peers.py tesseract --data /work/shared/data --tasks accuracy
 
-Tasks: ``accuracy`` (36-class word accuracy on iiit5k_test and svt_test), ``e2e`` (files on disk ->
-text, crop by crop), ``model`` (forward-only throughput of a torch model, batch 1 and batch 64).
+Tasks: ``accuracy`` (on the word sets iiit5k_test, svt_test, svtp_test: 36-class and
+case-sensitive word accuracy; on the line set sroie_lines_val: caseless exact line match and
+character error rate; see ``bench_common.SETS``), ``e2e`` (files on disk -> text, crop by crop),
+``model`` (forward-only throughput of a torch model, batch 1 and batch 64).
 Timed sections stop the background training (see :mod:`bench_common`) and resume it afterwards.
 Only the standard library is imported at module level; each peer imports its own packages.
 """
@@ -22,27 +25,36 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import (  # noqa: E402
+    SETS,
     WINDOWS,
+    case_sensitive_labels,
     data_folder,
     dist_version,
-    normalize36,
+    parse_sets,
     paused_training,
     read_labels,
     rss_kib,
+    score_texts,
     summarize,
 )
 
 logger = logging.getLogger("benchmarks.peers")
 
-ReadFn = Callable[[Path], str]
-SETS = ("iiit5k_test", "svt_test")
+
+class ReadFn(Protocol):
+    """File -> text for one crop; ``line`` says the crop is a text line (Tesseract's psm 7)."""
+
+    def __call__(self, path: Path, line: bool = False) -> str: ...
+
+
 PEERS = (
     "tesseract",
     "rapidocr",
+    "rapidocr_v4",
     "easyocr",
     "doctr_crnn_vgg16_bn",
     "doctr_crnn_mobilenet_v3_small",
@@ -52,23 +64,26 @@ PEERS = (
 
 # -- peers: each returns (file -> text function, info dict) -----------------------------------------
 def load_tesseract(threads: int) -> tuple[ReadFn, dict[str, Any]]:
-    """Tesseract 5 through tesserocr, ``PSM.SINGLE_WORD``, one API object reused for every crop."""
+    """Tesseract 5 through tesserocr, one API object reused for every crop: ``PSM.SINGLE_WORD``
+    (psm 8) on word crops, ``PSM.SINGLE_LINE`` (psm 7) on line crops."""
     import tesserocr
     from PIL import Image
 
     tessdata = os.environ.get("TESSDATA_PREFIX") or _find_tessdata()
     api = tesserocr.PyTessBaseAPI(path=tessdata, lang="eng", psm=tesserocr.PSM.SINGLE_WORD)
 
-    def read(path: Path) -> str:
+    def read(path: Path, line: bool = False) -> str:
+        api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE if line else tesserocr.PSM.SINGLE_WORD)
         with Image.open(path) as img:
             api.SetImage(img)
-            return str(api.GetUTF8Text()).strip()
+            return " ".join(str(api.GetUTF8Text()).split())
 
     version = tesserocr.tesseract_version().splitlines()[0]
     info = {
         "version": f"tesserocr {tesserocr.__version__}, {version}",
         "model": f"eng.traineddata from {tessdata} (default OEM: LSTM)",
-        "settings": "psm 8 (SINGLE_WORD), one PyTessBaseAPI reused",
+        "settings": "psm 8 (SINGLE_WORD) on word crops, psm 7 (SINGLE_LINE) on line crops, "
+        "one PyTessBaseAPI reused",
     }
     return read, info
 
@@ -103,7 +118,7 @@ def load_rapidocr(threads: int) -> tuple[ReadFn, dict[str, Any]]:
     model_file = _rapidocr_model_file(rec)
     shipped = Path(rapidocr.__file__).parent / "models"
 
-    def read(path: Path) -> str:
+    def read(path: Path, line: bool = False) -> str:
         img = _imread(cv2, path, cv2.IMREAD_COLOR)
         out = engine(img, use_det=False, use_cls=False, use_rec=True)
         return "".join(getattr(out, "txts", None) or ())
@@ -113,6 +128,36 @@ def load_rapidocr(threads: int) -> tuple[ReadFn, dict[str, Any]]:
         "version": f"rapidocr {dist_version('rapidocr')}, onnxruntime {dist_version('onnxruntime')}",
         "model": f"{cfg.get('ocr_version').value} {cfg.get('model_type').value} rec ({model_file})",
         "model_in_wheel": str(model_file).startswith(str(shipped)),
+        "settings": f"use_det=False, use_cls=False, use_rec=True; ORT intra-op threads={threads}",
+    }
+    return read, info
+
+
+def load_rapidocr_v4(threads: int) -> tuple[ReadFn, dict[str, Any]]:
+    """PP-OCRv4 through ``rapidocr_onnxruntime`` 1.4.x, recognizer only, model shipped in the wheel.
+
+    The 1.4 API: ``RapidOCR(**kwargs)(img, use_det=False, use_cls=False, use_rec=True)`` returns
+    ``([[text, score], ...], [elapse])`` (``(None, None)`` when nothing is read).
+    """
+    import cv2
+    import rapidocr_onnxruntime
+    from rapidocr_onnxruntime import RapidOCR
+
+    engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
+    model_file = str(getattr(engine.text_rec.session.session, "_model_path", "") or "")
+    shipped = Path(rapidocr_onnxruntime.__file__).parent / "models"
+
+    def read(path: Path, line: bool = False) -> str:
+        img = _imread(cv2, path, cv2.IMREAD_COLOR)
+        res, _ = engine(img, use_det=False, use_cls=False, use_rec=True)
+        return "".join(str(r[0]) for r in res or ())
+
+    info = {
+        "version": f"rapidocr_onnxruntime {dist_version('rapidocr_onnxruntime')}, "
+        f"onnxruntime {dist_version('onnxruntime')}",
+        "model": f"PP-OCRv4 rec ({Path(model_file).name or 'ch_PP-OCRv4_rec_infer.onnx'}, Chinese + "
+        "English dictionary)",
+        "model_in_wheel": model_file.startswith(str(shipped)),
         "settings": f"use_det=False, use_cls=False, use_rec=True; ORT intra-op threads={threads}",
     }
     return read, info
@@ -161,7 +206,7 @@ def load_easyocr(threads: int) -> tuple[ReadFn, dict[str, Any]]:
         verbose=False,
     )
 
-    def read(path: Path) -> str:
+    def read(path: Path, line: bool = False) -> str:
         img = _imread(cv2, path, cv2.IMREAD_GRAYSCALE)
         h, w = img.shape[:2]
         out = reader.recognize(img, horizontal_list=[[0, w, 0, h]], free_list=[], detail=0)
@@ -193,7 +238,7 @@ def load_doctr(arch: str, threads: int) -> tuple[ReadFn, dict[str, Any]]:
     torch.set_num_threads(threads)
     predictor = recognition_predictor(arch, pretrained=False, pretrained_backbone=False, batch_size=1)
 
-    def read(path: Path) -> str:
+    def read(path: Path, line: bool = False) -> str:
         with Image.open(path) as img:
             arr = np.asarray(img.convert("RGB"))
         return str(predictor([arr])[0][0])
@@ -224,7 +269,7 @@ def load_ours(model: str, threads: int) -> tuple[ReadFn, dict[str, Any]]:
     if getattr(rec, "backend", "torch") != "torch":
         rec_torch = crnn_plugin.Recognizer.from_pretrained(model, device="cpu", backend="torch")
 
-    def read(path: Path) -> str:
+    def read(path: Path, line: bool = False) -> str:
         return rec([path])[0].text
 
     def precision(r: Any) -> str:
@@ -238,6 +283,8 @@ def load_ours(model: str, threads: int) -> tuple[ReadFn, dict[str, Any]]:
         "model": f"{rec.config.arch} from {model}",
         "settings": f"Recognizer(device='cpu'), default precision = {dtype}, greedy CTC",
         "default_precision": dtype,
+        "vocab_size": len(rec.config.vocab),
+        "space_in_vocab": " " in rec.config.vocab,
         "_recognizer": rec,
         "_recognizer_fp32": rec32,
     }
@@ -253,6 +300,8 @@ def load_peer(name: str, model: str | None, threads: int) -> tuple[ReadFn, dict[
         return load_tesseract(threads)
     if name == "rapidocr":
         return load_rapidocr(threads)
+    if name == "rapidocr_v4":
+        return load_rapidocr_v4(threads)
     if name == "easyocr":
         return load_easyocr(threads)
     if name.startswith("doctr_"):
@@ -266,17 +315,27 @@ def load_peer(name: str, model: str | None, threads: int) -> tuple[ReadFn, dict[
 
 # -- tasks ----------------------------------------------------------------------------------------
 def task_accuracy(
-    name: str, read: ReadFn, info: dict[str, Any], data: Path, limit: int | None
+    name: str,
+    read: ReadFn,
+    info: dict[str, Any],
+    data: Path,
+    limit: int | None,
+    sets: Sequence[str],
+    pause: bool,
 ) -> dict[str, Any]:
-    """36-class exact-match accuracy per test set (for ours: batched Recognizer call)."""
+    """Scores per test set (see :func:`bench_common.score_texts`); ours: batched Recognizer calls.
+
+    Each set (and, for ours, each precision) is one timed window; with ``pause`` the background
+    training is stopped during it.
+    """
     out: dict[str, Any] = {}
-    variants: list[tuple[str, Callable[[list[Path]], list[str]]]] = []
+    variants: list[tuple[str, Callable[[list[Path], bool], list[str]]]] = []
 
-    def batched(recognizer: Any) -> Callable[[list[Path]], list[str]]:
-        return lambda paths: [p.text for p in recognizer(paths)]
+    def batched(recognizer: Any) -> Callable[[list[Path], bool], list[str]]:
+        return lambda paths, line: [p.text for p in recognizer(paths)]
 
-    def one_by_one(paths: list[Path]) -> list[str]:
-        return [read(p) for p in paths]
+    def one_by_one(paths: list[Path], line: bool) -> list[str]:
+        return [read(p, line=line) for p in paths]
 
     if "_recognizer" in info:  # ours: batched calls, default backend, PyTorch and fp32
         variants.append(("", batched(info["_recognizer"])))
@@ -286,20 +345,31 @@ def task_accuracy(
     else:
         variants.append(("", one_by_one))
     for suffix, run in variants:
-        for s in SETS:
+        for s in sets:
+            kind = SETS[s]
             rows = read_labels(data / s, limit)
-            t0 = time.perf_counter()
-            texts = run([p for p, _ in rows])
-            secs = time.perf_counter() - t0
-            ok = sum(normalize36(t) == normalize36(lab) for t, (_, lab) in zip(texts, rows))
+            cs = case_sensitive_labels(data / s, rows) if kind == "word" else None
+            with paused_training(pause, f"{name} accuracy {s}{suffix}"):
+                t0 = time.perf_counter()
+                texts = run([p for p, _ in rows], kind == "line")
+                secs = time.perf_counter() - t0
             out[s + suffix] = {
-                "n": len(rows),
-                "correct": ok,
-                "acc36": ok / max(len(rows), 1),
+                "kind": kind,
+                **score_texts(texts, [lab for _, lab in rows], cs),
                 "seconds": secs,
             }
+            r = out[s + suffix]
             logger.info(
-                "%s %s%s: %d/%d = %.4f (%.1f s)", name, s, suffix, ok, len(rows), ok / len(rows), secs
+                "%s %s%s: acc36 %.4f, case-sensitive %s, line %.4f, CER %.4f (%d crops, %.1f s)",
+                name,
+                s,
+                suffix,
+                r["acc36"],
+                "n/a" if r["acc_cs"] is None else f"{r['acc_cs']:.4f}",
+                r["acc_line"],
+                r["cer"],
+                r["n"],
+                secs,
             )
     return out
 
@@ -510,7 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("peer", choices=PEERS)
     ap.add_argument(
-        "--data", type=data_folder, required=True, help="folder holding iiit5k_test/ and svt_test/"
+        "--data", type=data_folder, required=True, help="folder holding iiit5k_test/, svt_test/, ..."
     )
     ap.add_argument("--model", default=None, help="our model folder (peer 'ours' only)")
     ap.add_argument(
@@ -520,6 +590,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--e2e-limit", type=int, default=None, help="time e2e on the first N iiit5k_test crops")
     ap.add_argument("--acc-limit", type=int, default=None, help="accuracy on the first N crops of each set")
+    ap.add_argument(
+        "--sets", default=",".join(SETS), help=f"comma list of accuracy sets (default: {','.join(SETS)})"
+    )
     ap.add_argument("--model-crops", type=int, default=1024, help="crops for batch-64 model throughput")
     ap.add_argument("--model-b1", type=int, default=200, help="crops for batch-1 model throughput")
     ap.add_argument("--no-pause", action="store_true", help="do not stop the background training")
@@ -528,6 +601,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    sets = parse_sets(args.sets)
     pause = not args.no_pause
     report: dict[str, Any] = {"peer": args.peer, "tasks": tasks}
     if tasks == ["memory"]:
@@ -545,8 +619,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["info"] = {k: v for k, v in info.items() if not k.startswith("_")}
 
     if "accuracy" in tasks:
-        with paused_training(pause and args.pause_accuracy, f"{args.peer} accuracy"):
-            report["accuracy"] = task_accuracy(args.peer, read, info, args.data, args.acc_limit)
+        report["accuracy"] = task_accuracy(
+            args.peer, read, info, args.data, args.acc_limit, sets, pause and args.pause_accuracy
+        )
     if "e2e" in tasks:
         paths = [p for p, _ in read_labels(args.data / "iiit5k_test", args.e2e_limit)]
         report["e2e"] = task_e2e(read, paths, args.repeats, pause, args.peer)

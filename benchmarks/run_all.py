@@ -22,16 +22,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import (  # noqa: E402
+    SETS,
     WINDOWS,
     data_folder,
     dist_version,
     normalize36,
+    parse_sets,
     paused_training,
     read_labels,
     resume_training,
@@ -42,12 +45,19 @@ logger = logging.getLogger("benchmarks.run_all")
 
 HERE = Path(__file__).resolve().parent
 PEERS_VENV_PYTHON = "/work/peers-venv/bin/python"
-ACC_PEERS = ("tesseract", "rapidocr", "easyocr")
+ACC_PEERS = ("tesseract", "rapidocr", "rapidocr_v4", "easyocr")
 DOCTR_PEERS = ("doctr_crnn_vgg16_bn", "doctr_crnn_mobilenet_v3_small")
+SET_NAMES = {
+    "iiit5k_test": "IIIT5K test",
+    "svt_test": "SVT test",
+    "svtp_test": "SVT-P test",
+    "sroie_lines_val": "SROIE lines val",
+}
 LABELS = {
     "ours": "crnn_plugin (ours)",
-    "tesseract": "Tesseract 5 (tesserocr, psm 8)",
-    "rapidocr": "RapidOCR 3 (rec only)",
+    "tesseract": "Tesseract 5 (tesserocr, psm 8 words / psm 7 lines)",
+    "rapidocr": "RapidOCR 3.10 PP-OCRv6 (rec only)",
+    "rapidocr_v4": "RapidOCR 1.4.4 PP-OCRv4 (rec only)",
     "easyocr": "EasyOCR english_g2 (rec only)",
     "doctr_crnn_vgg16_bn": "docTR crnn_vgg16_bn (random weights)",
     "doctr_crnn_mobilenet_v3_small": "docTR crnn_mobilenet_v3_small (random weights)",
@@ -248,6 +258,101 @@ def _mib(kib: float | None) -> str:
     return "n/a" if kib is None else f"{kib / 1024:.0f} MiB"
 
 
+def _acc_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(peer, result-key suffix, label suffix) of every accuracy row: ours in each precision, peers."""
+    ours = res["workers"].get("ours") or {}
+    acc = ours.get("accuracy") or {}
+    first = res["sets"][0]
+    rows: list[tuple[str, str, str]] = [("ours", "", "")]
+    if acc.get(first + "@torch"):
+        rows.append(("ours", "@torch", f" (PyTorch {ours['info'].get('torch_precision')})"))
+    if acc.get(first + "@fp32"):
+        rows.append(("ours", "@fp32", " (fp32)"))
+    return rows + [(p, "", "") for p in ACC_PEERS]
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.2f} %"
+
+
+def _accuracy_tables(add: Callable[[str], None], res: dict[str, Any]) -> None:
+    """The accuracy table (every set side by side) and the case-sensitive one."""
+    sets: list[str] = res["sets"]
+    w = res["workers"]
+    ours = w.get("ours") or {}
+    sizes: dict[str, int] = {}
+    for rep in w.values():
+        for s in sets:
+            r = ((rep or {}).get("accuracy") or {}).get(s)
+            if r:
+                sizes.setdefault(s, r["n"])
+    words = [s for s in sets if SETS[s] == "word"]
+    lines = [s for s in sets if SETS[s] == "line"]
+    add("## Accuracy\n")
+    add(
+        "Word sets: 36-class protocol (lower-case, keep only a-z0-9, exact match). Line sets: caseless "
+        'exact line match with single spaces (`" ".join(s.split()).casefold()` on both sides) and '
+        "character error rate (summed Levenshtein edits / summed reference length, same normalisation; "
+        "lower is better). No lexicon. Tesseract reads word crops with psm 8 (single word) and line "
+        "crops with psm 7 (single line); RapidOCR and EasyOCR run their recognizer alone on the whole "
+        "crop (no detection).\n"
+    )
+    head = [f"{SET_NAMES[s]} ({sizes.get(s, '?')}) 36-class" for s in words]
+    for s in lines:
+        head += [
+            f"{SET_NAMES[s]} ({sizes.get(s, '?')}) line acc.",
+            f"{SET_NAMES[s]} ({sizes.get(s, '?')}) CER",
+        ]
+    add("| recognizer | " + " | ".join(head) + " | model / version |")
+    add("| --- | " + " | ".join("---" for _ in head) + " | --- |")
+    tprec = ours.get("info", {}).get("torch_precision")
+    cs_rows: list[str] = []
+    for peer, suffix, label_extra in _acc_rows(res):
+        rep = w.get(peer)
+        if not rep or "accuracy" not in rep:
+            why = "not run" if peer not in w else "failed"
+            add(f"| {LABELS[peer]}{label_extra} | " + " | ".join(why for _ in head) + " | see notes |")
+            cs_rows.append(f"| {LABELS[peer]}{label_extra} | " + " | ".join(why for _ in words) + " |")
+            continue
+        a = rep["accuracy"]
+        cells: list[str] = []
+        cs_cells: list[str] = []
+        for s in words:
+            r = a.get(s + suffix)
+            cells.append(f"{_pct(r['acc36'])} ({r['correct']})" if r else "n/a")
+            cs_cells.append(
+                f"{_pct(r['acc_cs'])} ({r['correct_cs']})" if r and r["acc_cs"] is not None else "n/a"
+            )
+        for s in lines:
+            r = a.get(s + suffix)
+            cells += [f"{_pct(r['acc_line'])} ({r['correct_line']})", _pct(r["cer"])] if r else ["n/a", "n/a"]
+        prec = ""
+        if peer == "ours":
+            prec = {"": f"; {rep['info'].get('default_precision', '?')} (default)", "@fp32": "; fp32"}.get(
+                suffix, f"; PyTorch {tprec}"
+            )
+        add(f"| {LABELS[peer]}{label_extra} | " + " | ".join(cells) + f" | {rep['info']['model']}{prec} |")
+        cs_rows.append(f"| {LABELS[peer]}{label_extra} | " + " | ".join(cs_cells) + " |")
+    if words:
+        add(
+            "\nCase-sensitive word accuracy: exact match with case and punctuation kept (single spaces), "
+            "against `labels_casesensitive.tsv` (IIIT5K, SVT: Long & Yao's re-annotation) or the labels "
+            "themselves where they are case-sensitive (SVT-P); as `crnn_plugin.evaluate` scores it. A "
+            "recognizer without lower-case letters cannot score here.\n"
+        )
+        add("| recognizer | " + " | ".join(f"{SET_NAMES[s]} case-sensitive" for s in words) + " |")
+        add("| --- | " + " | ".join("---" for _ in words) + " |")
+        for row in cs_rows:
+            add(row)
+    if lines and ours.get("info", {}).get("space_in_vocab") is False:
+        add(
+            f"\nOur model `{res['model']}` has no space class: it reads a line as one run of characters, "
+            "so its exact line match counts only one-word lines; its CER counts each missing space as "
+            "one edit."
+        )
+    add("\ndocTR models: speed only (their weights cannot be downloaded here; random weights).\n")
+
+
 def write_markdown(path: Path, res: dict[str, Any]) -> None:
     """Render every result into one markdown file."""
     m = res["machine"]
@@ -280,34 +385,7 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
     else:
         add("No training run was found to pause while timing (foreign CPU load per window below).\n")
 
-    # accuracy
-    add("## Accuracy (36-class protocol: lower-case, keep a-z0-9, exact match)\n")
-    add("| recognizer | IIIT5K test (3000) | SVT test (647) | model / version |")
-    add("| --- | --- | --- | --- |")
-    acc_rows: list[tuple[str, str, str]] = [("ours", "", "")]
-    tprec = ours.get("info", {}).get("torch_precision")
-    if ours.get("accuracy", {}).get("iiit5k_test@torch"):
-        acc_rows.append(("ours", "@torch", f" (PyTorch {tprec})"))
-    if ours.get("accuracy", {}).get("iiit5k_test@fp32"):
-        acc_rows.append(("ours", "@fp32", " (fp32)"))
-    acc_rows += [(p, "", "") for p in ACC_PEERS]
-    for peer, suffix, label_extra in acc_rows:
-        rep = w.get(peer)
-        if not rep or "accuracy" not in rep:
-            add(f"| {LABELS[peer]}{label_extra} | failed | failed | see notes |")
-            continue
-        a = rep["accuracy"]
-        cells = []
-        for s in ("iiit5k_test", "svt_test"):
-            r = a.get(s + suffix)
-            cells.append(f"{100 * r['acc36']:.2f} % ({r['correct']}/{r['n']})" if r else "n/a")
-        prec = ""
-        if peer == "ours":
-            prec = {"": f"; {rep['info'].get('default_precision', '?')} (default)", "@fp32": "; fp32"}.get(
-                suffix, f"; PyTorch {tprec}"
-            )
-        add(f"| {LABELS[peer]}{label_extra} | {cells[0]} | {cells[1]} | {rep['info']['model']}{prec} |")
-    add("\ndocTR models: speed only (their weights cannot be downloaded here; random weights).\n")
+    _accuracy_tables(add, res)
 
     # end-to-end
     cli = res.get("cli") or {}
@@ -318,17 +396,17 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
     add(
         f"Crop by crop (one call per file) on the first {sub} IIIT5K test crops, {reps} repeats, "
         "median (min–max) crops/s. Ratios: peer ÷ ours (>1 = faster than ours). "
-        "The full-set column is the single timed accuracy pass over all 3000 crops.\n"
+        "The accuracy-pass column is the single timed accuracy pass over the IIIT5K test crops.\n"
     )
     add(
         f"| recognizer | crops/s, first {sub}, crop by crop | ratio to ours (crop by crop) "
-        "| ratio to our CLI | crops/s, all 3000 (accuracy pass, 1 run) | load s | peak RSS of the worker |"
+        "| ratio to our CLI | crops/s, IIIT5K accuracy pass (1 run) | load s | peak RSS of the worker |"
     )
     add("| --- | --- | --- | --- | --- | --- | --- |")
     for peer in ("ours", *ACC_PEERS, *DOCTR_PEERS):
         rep = w.get(peer)
         if not rep:
-            add(f"| {LABELS[peer]} | failed | | | | | |")
+            add(f"| {LABELS[peer]} | {'not run' if peer not in w else 'failed'} | | | | | |")
             continue
         rate = (rep.get("e2e") or {}).get("crops_per_s")
         acc = (rep.get("accuracy") or {}).get("iiit5k_test")
@@ -387,7 +465,7 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
     for peer in DOCTR_PEERS:
         dm = (w.get(peer) or {}).get("model")
         if not dm:
-            add(f"| {LABELS[peer]} | 3x32x128 | failed | | | | |")
+            add(f"| {LABELS[peer]} | 3x32x128 | {'not run' if peer not in w else 'failed'} | | | | |")
             continue
         b1 = dm["fixed128_b1"]["crops_per_s"]
         b64 = dm["fixed128_b64"]["crops_per_s"]
@@ -485,7 +563,7 @@ def write_markdown(path: Path, res: dict[str, Any]) -> None:
             f"| {_mib(cli['maxrss_kib'])} |"
         )
     if cli32:
-        add(f"| our CLI `--fp32` over the 3000 crops | {_mib(cli32['maxrss_kib'])} |")
+        add(f"| our CLI `--fp32` over the {cli32['n']} crops | {_mib(cli32['maxrss_kib'])} |")
     if mem:
         add(
             f"| model alone: python + `import torch, crnn_plugin` | {_mib(mem['after_import_kib'])} "
@@ -539,6 +617,20 @@ def default_model() -> str | None:
     return out.stdout.strip() or None
 
 
+def check_model(model: str) -> str | None:
+    """Why ``model`` cannot be loaded (the last line of the error), or ``None`` when it loads.
+
+    In a subprocess, like :func:`default_model`: loading torch and the weights here would count in
+    every child's ``ru_maxrss`` (peak RSS column).
+    """
+    code = "import sys; from crnn_plugin import from_pretrained; from_pretrained(sys.argv[1])"
+    out = subprocess.run([sys.executable, "-c", code, model], capture_output=True, text=True, check=False)
+    if out.returncode == 0:
+        return None
+    lines = out.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit code {out.returncode}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every measurement and write the markdown (and a JSON copy of the raw numbers)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -555,31 +647,46 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cli-fp32", action="store_true", help="also time the CLI with --fp32")
     ap.add_argument("--skip", default="", help="comma list of peers to skip")
     ap.add_argument(
+        "--sets",
+        type=parse_sets,
+        default=list(SETS),
+        help=f"comma list of accuracy sets (default: all, {','.join(SETS)})",
+    )
+    ap.add_argument(
+        "--peer-python",
+        action="append",
+        default=[],
+        metavar="PEER=PYTHON",
+        help="python for one peer, e.g. rapidocr_v4=/work/peers-v4-venv/bin/python (repeatable; "
+        "default: --peers-python for Tesseract, RapidOCR and EasyOCR)",
+    )
+    ap.add_argument(
         "--quick",
         action="store_true",
         help="smoke test: 50 crops per set, tiny timings (numbers meaningless)",
     )
-    ap.add_argument("--worker-timeout", type=float, default=420)
+    ap.add_argument("--acc-limit", type=int, default=None, help="accuracy on the first N crops of each set")
+    ap.add_argument("--worker-timeout", type=float, default=1800, help="seconds per worker process")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     t_start = time.perf_counter()
     model = args.model or default_model()
     if model is None:
         ap.error("the shipped default model has no weights yet: pass --model DIR")
-    try:  # a bad --model is found now, not after minutes of peers
-        from crnn_plugin import from_pretrained
-
-        from_pretrained(model)
-    except Exception as e:  # noqa: BLE001 - any load failure is a usage error here
-        ap.error(f"--model {model}: {e}")
+    problem = check_model(model)  # a bad --model is found now, not after minutes of peers
+    if problem:
+        ap.error(f"--model {model}: {problem}")
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     data = args.data.resolve()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     common = ["--threads", str(args.threads), "--repeats", str(args.repeats)]
     if args.quick:
         args.e2e_limit = min(args.e2e_limit, 20)
-        common += ["--acc-limit", "50"]
+        args.acc_limit = min(args.acc_limit or 50, 50)
         args.model_crops, args.model_b1, args.doctr_crops = 128, 10, 128
+    if args.acc_limit is not None:
+        common += ["--acc-limit", str(args.acc_limit)]
+    pythons = {p: args.peers_python for p in ACC_PEERS} | _peer_pythons(ap, args.peer_python)
     common += ["--model-b1", str(args.model_b1)]
     e2e = ["--e2e-limit", str(args.e2e_limit)]
     notes: list[str] = []
@@ -592,15 +699,18 @@ def main(argv: list[str] | None = None) -> int:
         "model": model,
         "repeats": args.repeats,
         "e2e_limit": args.e2e_limit,
+        "sets": args.sets,
+        "acc_limit": args.acc_limit,
         "workers": {},
         "notes": notes,
     }
     try:
         ours_extra = ["--pause-accuracy", "--model-crops", str(args.model_crops)]
+        common += ["--sets", ",".join(args.sets)]
         doctr_extra = ["--model-crops", str(args.doctr_crops)]
         plan: list[tuple[str, str, list[str]]] = [
             ("ours", sys.executable, ["--model", model, "--tasks", "accuracy,e2e,model", *ours_extra]),
-            *((p, args.peers_python, ["--tasks", "accuracy,e2e", "--pause-accuracy"]) for p in ACC_PEERS),
+            *((p, pythons[p], ["--tasks", "accuracy,e2e", "--pause-accuracy"]) for p in ACC_PEERS),
             *((p, sys.executable, ["--tasks", "e2e,model", *doctr_extra]) for p in DOCTR_PEERS),
         ]
         for peer, python, extra in plan:
@@ -642,13 +752,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _peer_pythons(ap: argparse.ArgumentParser, values: list[str]) -> dict[str, str]:
+    """``--peer-python PEER=PYTHON`` values as a dict, checked."""
+    out: dict[str, str] = {}
+    for v in values:
+        peer, sep, python = v.partition("=")
+        if not sep or peer not in ACC_PEERS:
+            ap.error(f"--peer-python {v!r}: expected PEER=PYTHON with PEER one of {', '.join(ACC_PEERS)}")
+        out[peer] = python
+    return out
+
+
 def standard_notes(res: dict[str, Any]) -> list[str]:
     """Method notes that depend on what ran."""
     w = res["workers"]
     notes = [
-        "Accuracy: each prediction and label are lower-cased and stripped of everything but a-z0-9 "
-        "(the regex of `crnn_plugin.evaluate.normalize36`, copied into `benchmarks/bench_common.py`), "
-        "then compared exactly; no lexicon.",
+        "Accuracy: word sets: each prediction and label are lower-cased and stripped of everything but "
+        "a-z0-9 (the regex of `crnn_plugin.evaluate.normalize36`, copied into "
+        "`benchmarks/bench_common.py`), then compared exactly; line sets: whitespace runs become one "
+        "space and both sides are case-folded (`crnn_plugin.evaluate.normalize_line`), exact match and "
+        "CER with `rapidfuzz.distance.Levenshtein`; no lexicon."
+        + (
+            f" Only the first {res['acc_limit']} crops of each set were scored."
+            if res.get("acc_limit")
+            else ""
+        ),
         "Threads: torch `set_num_threads(2)`, onnxruntime intra-op 2 / inter-op 1, OMP_NUM_THREADS=2.",
         f"Crop-by-crop timings: first {res['e2e_limit']} IIIT5K test crops, after a 10-crop warm-up, with "
         "the files already in the page cache (the accuracy pass read them just before).",
@@ -662,12 +790,13 @@ def standard_notes(res: dict[str, Any]) -> list[str]:
                 f"{LABELS[peer]}: {rep['info']['version']}; {rep['info']['model']}; "
                 f"{rep['info']['settings']}."
             )
-    rep = w.get("rapidocr")
-    if rep:
-        notes.append(
-            "RapidOCR used the recognizer shipped inside the `rapidocr` wheel "
-            f"(model_in_wheel={rep['info'].get('model_in_wheel')}); nothing was downloaded."
-        )
+    for peer, wheel in (("rapidocr", "rapidocr"), ("rapidocr_v4", "rapidocr_onnxruntime")):
+        rep = w.get(peer)
+        if rep:
+            notes.append(
+                f"{LABELS[peer]} used the recognizer shipped inside the `{wheel}` wheel "
+                f"(model_in_wheel={rep['info'].get('model_in_wheel')}); nothing was downloaded."
+            )
     for peer in DOCTR_PEERS:
         rep = w.get(peer)
         if rep:

@@ -20,4 +20,5 @@ python3 -m venv "$VENV"
 # torch first and pinned, so that nothing below pulls another build.
 "$VENV/bin/pip" install -q torch==2.14.1 torchvision==0.29.1
 "$VENV/bin/pip" install -q -r "$HERE/requirements-peers.txt"
-"$VENV/bin/python" -c "import tesserocr, rapidocr, easyocr, easyocr_en_models; print('peers venv ready:', '$VENV')"
+"$VENV/bin/pip" check
+"$VENV/bin/python" -c "import tesserocr, rapidocr, rapidocr_onnxruntime, easyocr, easyocr_en_models, rapidfuzz; print('peers venv ready:', '$VENV')"
