@@ -44,7 +44,7 @@ MODEL_CARD_NAME = "README.md"
 #: File name of the int8 ONNX export inside a model folder.
 INT8_NAME = "model.int8.onnx"
 #: Short name of the model loaded when none is given.
-DEFAULT_MODEL = "crnn-small-en"
+DEFAULT_MODEL = "crnn-small-en-v2"
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
