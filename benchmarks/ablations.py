@@ -70,6 +70,7 @@ def train_variant(name: str, sources: list[dict[str, Any]], args: argparse.Names
     sets = {
         "sources": fixed,
         "out_dir": str(out),
+        "init_from": "weights/crnn-small-en",  # the same start for every variant (v1, no space class)
         "max_steps": args.steps,
         "warmup_steps": min(100, args.steps // 5),
         "lr": args.lr,
@@ -102,7 +103,8 @@ def table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, mi
         "# Training-data ablation (issue 17)",
         "",
         f"`python benchmarks/ablations.py --data ../shared/data --steps {args.steps}` "
-        f"({minutes:.0f} min on this 2-core CPU). Each variant: {args.steps} steps of 32 crops from the "
+        f"(the last invocation: {minutes:.0f} min on this 2-core CPU, shared with other work). "
+        f"Each variant: {args.steps} steps of 32 crops from the "
         f"shipped `crnn-small-en` (classifier mapped onto the space vocabulary), lr {args.lr}, seed 0, "
         "`configs/crnn_v2_en.json` with one family left out; scored with `crnn-plugin evaluate` "
         "(PyTorch fp32, lexicon-free).",
@@ -147,9 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         todo = {k: v for k, v in todo.items() if k in args.only.split(",")}
     t0 = time.time()
     results: dict[str, list[dict[str, Any]]] = {}
+    for name in variants(sources):  # rows of earlier runs stay in the table, in variant order
+        done = Path(args.workdir) / name / "eval.json"
+        if name not in todo and done.is_file():
+            results[name] = json.loads(done.read_text())
     for name, srcs in todo.items():
         model = train_variant(name, srcs, args)
         results[name] = evaluate(model, args)
+        results = {k: results[k] for k in variants(sources) if k in results}
         (Path(args.workdir) / name / "eval.json").write_text(json.dumps(results[name], indent=1))
         Path(args.out).write_text(table(results, args, (time.time() - t0) / 60))
         print(f"{name}: done ({(time.time() - t0) / 60:.0f} min)", flush=True)
