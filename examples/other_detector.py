@@ -4,10 +4,10 @@ the text on a page, crnn_plugin reads it.
     pip install rapidocr onnxruntime
     python examples/other_detector.py [examples/page.jpg]
 
-PP-OCR's detector returns *lines*, while CRNN reads *words* (its vocabulary has no space), so each
-rectified line is cut into words at wide vertical gaps (``_words.py``) before recognition.
-Word-level detectors (docTR's, CRAFT) need no such step: pass their boxes to
-``crnn_plugin.recognize_regions(rec, image, boxes=... | polygons=...)`` directly.
+PP-OCR's detector returns *lines*; the default model has a space class, so each rectified line
+is read whole (words come back separated by single spaces). Word-level detectors (docTR's,
+CRAFT's) work the same way: pass their boxes to
+``crnn_plugin.recognize_regions(rec, image, boxes=... | polygons=...)``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,6 @@ from PIL import Image
 
 from crnn_plugin import Recognizer
 from crnn_plugin.regions import order_quad, rectify_quad
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _words import split_words  # noqa: E402
 
 
 def detect_lines(image: np.ndarray) -> list[list[list[float]]]:
@@ -46,14 +43,12 @@ def main(argv: list[str]) -> int:
     if importlib.util.find_spec("rapidocr") is None:
         parser.error("this example needs RapidOCR's detector: pip install rapidocr onnxruntime")
     page = Image.open(path).convert("RGB")
-    recognizer = Recognizer.from_pretrained()  # shipped weights, offline
-    for quad in sorted(detect_lines(np.asarray(page)), key=lambda q: (q[0][1], q[0][0])):
-        line = rectify_quad(page, order_quad(quad))
-        words = recognizer(split_words(line))
+    recognizer = Recognizer.from_pretrained()  # shipped default weights (words and lines), offline
+    quads = sorted(detect_lines(np.asarray(page)), key=lambda q: (q[0][1], q[0][0]))
+    lines = recognizer([rectify_quad(page, order_quad(q)) for q in quads])
+    for quad, line in zip(quads, lines):
         x, y = quad[0]
-        text = " ".join(w.text for w in words)
-        conf = min((w.confidence for w in words), default=0.0)
-        print(f"({x:6.1f}, {y:6.1f})  {text!r:28} min confidence {conf:.2f}")
+        print(f"({x:6.1f}, {y:6.1f})  {line.text!r:28} confidence {line.confidence:.2f}")
     return 0
 
 
