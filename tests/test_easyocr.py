@@ -57,7 +57,7 @@ def recognizer() -> Recognizer:
 def test_words_on_a_rendered_page_in_readtext_shape(
     detector: EasyOCRDetector, recognizer: Recognizer
 ) -> None:
-    rows = readtext(recognizer, _page(), detector=detector)
+    rows = readtext(recognizer, _page(), detector=detector, words=True)
     for corners, text, conf in rows:  # easyocr.Reader.readtext's shape
         assert len(corners) == 4 and all(len(p) == 2 for p in corners)
         assert isinstance(text, str) and 0.0 <= conf <= 1.0
@@ -77,8 +77,11 @@ def test_lines_mode_gives_easyocrs_line_boxes(detector: EasyOCRDetector, recogni
     words = readtext(recognizer, _page(), detector=detector, words=True)
     lines = readtext(recognizer, _page(), detector=detector, words=False)
     assert len(words) == 5 and len(lines) == 3  # two lines joined by EasyOCR's width_ths, one tilted word
-    # this model has no space class: a line reads as its words run together
-    assert sorted(t for _, t, _ in lines) == sorted(["".join(line) for line in LINES] + [ROTATED])
+    # a model with a space class reads a line with single spaces; one without runs its words together
+    sep = " " if " " in recognizer.config.vocab else ""
+    assert sorted(t for _, t, _ in lines) == sorted([sep.join(line) for line in LINES] + [ROTATED])
+    default = readtext(recognizer, _page(), detector=detector)  # lines exactly when the model has a space
+    assert [t for _, t, _ in default] == [t for _, t, _ in (lines if sep else words)]
 
 
 def test_missing_weights_folder_is_named(tmp_path: object) -> None:
