@@ -220,3 +220,53 @@ def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
     assert from_pretrained(tmp_path / "ddp" / "final") is not None
     ck = torch.load(tmp_path / "ddp" / "checkpoint.pt", weights_only=True)
     assert ck["step"] == 3
+
+
+def test_caseless_labels_never_teach_upper_case_for_lower_case_ink() -> None:
+    """A case-folded label ("HELLO" from an upper-case-only source) costs the same whether the
+    model reads the ink as lower or upper case, so it never pushes lower-case ink to upper case."""
+    from crnn_plugin.training.train import batch_loss
+    from crnn_plugin.vocab import VOCABS, Tokenizer
+
+    tok = Tokenizer(VOCABS["english_space"])
+
+    def confident(text: str) -> torch.Tensor:  # (1, T, C) logits spelling ``text`` with blanks between
+        frames = [tok.blank]
+        for c in text:
+            frames += [tok.encode(c)[0], tok.blank]
+        logits = torch.full((1, len(frames), tok.num_classes), -10.0)
+        logits[0, torch.arange(len(frames)), frames] = 10.0
+        return logits
+
+    lower, upper = confident("hello"), confident("HELLO")
+    folded = [batch_loss(x, ["HELLO"], [True], tok).item() for x in (lower, upper)]
+    assert folded[0] == pytest.approx(folded[1], abs=1e-4) and folded[0] < 0.01
+    assert batch_loss(lower, ["HELLO"], [False], tok).item() > 5  # a case-sensitive label does teach case
+    lower.requires_grad_(True)
+    batch_loss(lower, ["HELLO"], [True], tok).backward()
+    assert lower.grad is not None
+    up_idx = [tok.encode(c)[0] for c in "HELO"]
+    assert (lower.grad[0, :, up_idx] >= -1e-6).all()  # no step raises an upper-case class
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    "name", ["sroie_lines_train", "scans_pseudo_train", "ic13_borndigital_train", "ic03_train"]
+)
+def test_new_real_sources_load_through_the_dataset_readers(name: str) -> None:
+    """The v2 sources open with the usual reader; labels have single spaces; scans shrink."""
+    import numpy as np
+    from _helpers import data_dir
+
+    from crnn_plugin.training.augment import shrink_to_height
+    from crnn_plugin.vocab import VOCABS
+
+    ds = open_dataset(data_dir(name), vocab=VOCABS["english_space"], max_len=80)
+    assert len(ds) > 100
+    for i in range(0, len(ds), max(1, len(ds) // 20)):
+        label = ds.label(i)  # type: ignore[attr-defined]  # every reader has label()
+        assert label == " ".join(label.split()) and label
+    img, _ = ds[0]
+    assert img.mode == "RGB"
+    small = shrink_to_height(img, np.random.default_rng(0), 10, 18)
+    assert small.height <= 18 or small is img  # only ever shrinks
