@@ -30,3 +30,24 @@ def data_dir(name: str) -> Path:
     if not (path / "labels.tsv").is_file():
         pytest.skip(f"{path} not available")
     return path
+
+
+_FONT_EXT = {".ttf", ".otf", ".ttc", ".otc"}
+_PREFERRED = ("dejavu", "liberation", "freefont", "noto", "croscore", "roboto")
+
+
+def small_font_dirs() -> list[str]:
+    """A few system font directories (well-known families first) to keep font scans fast."""
+    from crnn_plugin.training.fonts import DEFAULT_FONT_DIRS
+
+    dirs: dict[str, int] = {}
+    for root in DEFAULT_FONT_DIRS:
+        root = os.path.expanduser(root)
+        for d, _sub, files in os.walk(root):
+            n = sum(os.path.splitext(f)[1].lower() in _FONT_EXT for f in files)
+            if n:
+                dirs[d] = n
+    preferred = sorted(d for d in dirs if any(p in d.lower() for p in _PREFERRED))
+    if preferred:
+        return preferred[:2]
+    return sorted(dirs, key=lambda d: (dirs[d], d))[:3]

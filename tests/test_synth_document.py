@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import random
 import string
@@ -11,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import small_font_dirs
 from PIL import Image
 
-from crnn_plugin.training.fonts import DEFAULT_FONT_DIRS, FontInfo, find_fonts
+from crnn_plugin.training.fonts import FontInfo, find_fonts
 from crnn_plugin.training.synth_document import SynthDocumentGenerator, preview
 from crnn_plugin.training.synth_document_faces import FACES, FacePicker, classify
 from crnn_plugin.training.synth_document_scan import _cells, _kept
@@ -21,28 +21,11 @@ from crnn_plugin.training.train import SourceConfig, TrainConfig, _build_sources
 from crnn_plugin.vocab import VOCABS
 
 VOCAB = VOCABS["english_space"]
-_FONT_EXT = {".ttf", ".otf", ".ttc", ".otc"}
-_PREFERRED = ("dejavu", "liberation", "freefont", "noto", "croscore", "roboto")
-
-
-def _small_font_dirs() -> list[str]:
-    """A few font directories (well-known families first) to keep the scan fast."""
-    dirs: dict[str, int] = {}
-    for root in DEFAULT_FONT_DIRS:
-        root = os.path.expanduser(root)
-        for d, _sub, files in os.walk(root):
-            n = sum(os.path.splitext(f)[1].lower() in _FONT_EXT for f in files)
-            if n:
-                dirs[d] = n
-    preferred = sorted(d for d in dirs if any(p in d.lower() for p in _PREFERRED))
-    if preferred:
-        return preferred[:2]
-    return sorted(dirs, key=lambda d: (dirs[d], d))[:3]
 
 
 @pytest.fixture(scope="module")
 def font_dirs() -> list[str]:
-    dirs = _small_font_dirs()
+    dirs = small_font_dirs()
     if not dirs or not find_fonts(dirs):
         pytest.skip("no usable fonts found (run scripts/install_training_deps.sh)")
     return dirs

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import small_font_dirs
 from PIL import Image
-from test_synth import _small_font_dirs
 
 from crnn_plugin.training import synth, synth_photos
 from crnn_plugin.training.fonts import FontInfo, find_fonts
@@ -35,7 +35,7 @@ VOCAB = string.digits + string.ascii_letters + string.punctuation + " "
 
 @pytest.fixture(scope="module")
 def fonts() -> list[FontInfo]:
-    dirs = _small_font_dirs()
+    dirs = small_font_dirs()
     found = find_fonts(dirs) if dirs else []
     if not found:
         pytest.skip("no usable fonts found (run scripts/install_training_deps.sh)")

@@ -14,7 +14,6 @@ and degradations (:mod:`.synth_degrade`).
 
 from __future__ import annotations
 
-import operator
 import random
 import string
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from .synth_fontpick import FontPicker, load_font
 from .synth_geometry import output_size, plan_warp
 from .synth_layout import TextMasks, render_straight
 from .synth_photos import PhotoTextures
+from .synth_sampling import SAMPLES, sample_rngs
 from .synth_text import TextSampler
 
 __all__ = ["SynthConfig", "SynthWordGenerator", "preview"]
@@ -72,16 +72,10 @@ class SynthWordGenerator:
         self._compose = Compositor(cfg, PhotoTextures(cfg.photo_dirs))
 
     def __len__(self) -> int:
-        return 10**9
+        return SAMPLES
 
     def __getitem__(self, index: int) -> tuple[Image.Image, str]:
-        index = operator.index(index)
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        rng = np.random.default_rng([self.seed & 0xFFFFFFFFFFFF, index])
-        r = random.Random(int(rng.integers(1 << 62)))
+        rng, r = sample_rngs(self.seed, index)
         text = self._text.sample(r)
         finfo, text = self._fonts.pick(r, text)
         return self._render(r, rng, text, finfo), text

@@ -12,13 +12,11 @@ The parts: :mod:`.synth_document_text` (labels), :mod:`.synth_document_faces` (f
 
 from __future__ import annotations
 
-import operator
 import random
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .fonts import FontInfo, find_fonts
@@ -26,6 +24,7 @@ from .synth_document_faces import FacePicker
 from .synth_document_render import InkOptions, render_ink
 from .synth_document_scan import ScanOptions, scan_ink
 from .synth_document_text import DocTextSampler
+from .synth_sampling import SAMPLES, sample_rngs
 
 __all__ = ["SynthDocConfig", "SynthDocumentGenerator", "preview"]
 
@@ -83,16 +82,10 @@ class SynthDocumentGenerator:
         self._vocab_set = frozenset(vocab)
 
     def __len__(self) -> int:
-        return 10**9
+        return SAMPLES
 
     def __getitem__(self, index: int) -> tuple[Image.Image, str]:
-        index = operator.index(index)
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        rng = np.random.default_rng([self.seed & 0xFFFFFFFFFFFF, index])
-        r = random.Random(int(rng.integers(1 << 62)))
+        rng, r = sample_rngs(self.seed, index)
         for _ in range(4):
             text = self._text.sample(r)
             face = self._faces.face(r)
