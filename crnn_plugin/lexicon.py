@@ -39,7 +39,7 @@ from .lexicon_io import (
 )
 from .lexicon_lines import correct, word_spans
 from .lexicon_score import best_word, match_case, score_words
-from .recognizer import Prediction
+from .recognizer import Prediction, _lexicons_per_input
 
 if TYPE_CHECKING:
     from .recognizer import Recognizer
@@ -299,19 +299,7 @@ def lexicons_for(lexicon: object, n: int) -> Lexicon | list[Lexicon | None]:
         return Lexicon.load(lexicon)
     if isinstance(lexicon, Lexicon):
         return lexicon
-    hint = "pass Lexicon(words) to use one word list for every input"
-    if not isinstance(lexicon, Sequence):
-        raise LexiconError(
-            f"lexicon= takes a Lexicon, a lexicon name or file, or one Lexicon (or None) per input; "
-            f"got a {type(lexicon).__name__}: {hint}"
-        )
-    lexs = list(lexicon)
-    for i, x in enumerate(lexs):
-        if x is not None and not isinstance(x, Lexicon):
-            raise LexiconError(f"lexicon[{i}] is a {type(x).__name__}, not a Lexicon or None: {hint}")
-    if len(lexs) != n:
-        raise LexiconError(f"{len(lexs)} lexicons given for {n} inputs (one Lexicon or None per input)")
-    return lexs
+    return _lexicons_per_input(lexicon, n)  # type: ignore[return-value]  # the recognizer's own check
 
 
 def apply_lexicon(
