@@ -6,6 +6,7 @@ skip without usable fonts, like tests/test_synth.py.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
@@ -100,6 +101,51 @@ def test_lines_have_single_inner_spaces(fonts: list[FontInfo]) -> None:
     for lab in labels:
         assert lab == lab.strip() and "  " not in lab
         assert len(lab) <= gen.config.max_line_len
+
+
+def test_line_case_modes_follow_their_probabilities(fonts: list[FontInfo]) -> None:
+    """Sentence-case lines are mostly lower case (the narrow spaces a model must learn), upper-case
+    lines have no lower-case letter."""
+    sentence = SynthWordGenerator(
+        VOCAB, seed=4, fonts=fonts, config=mode_config("lines", p_line_sentence=1.0)
+    )
+    words = [w for i in range(20) for w in sentence._text.sample(random.Random(i)).split(" ")[1:]]
+    assert sum(w.islower() for w in words) >= 0.6 * len(words)
+    upper = SynthWordGenerator(
+        VOCAB, seed=4, fonts=fonts, config=mode_config("lines", p_line_sentence=0.0, p_line_upper=1.0)
+    )
+    labels = [upper._text.sample(random.Random(i)) for i in range(20)]
+    assert all(not any(c.islower() for c in lab) for lab in labels)
+    assert sum(" " in lab for lab in labels) >= 15
+
+
+def test_word_spacing_scales_only_the_gaps(dejavu: FontInfo) -> None:
+    """A line drawn with ``factor`` x the font's space: words keep their own widths, the gaps follow
+    the factor (0.6: tighter than the font's own space, as in justified text)."""
+    from crnn_plugin.training.synth_layout import _word_pieces
+
+    font = load_font(str(dejavu.path), 40)
+    space = font.getlength(" ")
+    tight = _word_pieces("see you soon", font, 0.6)
+    loose = _word_pieces("see you soon", font, 1.5)
+    assert [w for w, _ in tight] == ["see", "you", "soon"]
+    gap = tight[1][1] - font.getlength("see")
+    assert gap == pytest.approx(0.6 * space)
+    assert loose[2][1] - tight[2][1] == pytest.approx(2 * 0.9 * space)
+    cfg = mode_config("lines", p_word_spacing=1.0, word_spacing=(0.6, 0.6), p_char_spacing=0.0)
+    gen = SynthWordGenerator(VOCAB, seed=8, fonts=[dejavu], config=cfg)
+    again = SynthWordGenerator(VOCAB, seed=8, fonts=[dejavu], config=cfg)
+    loose_gen = SynthWordGenerator(
+        VOCAB, seed=8, fonts=[dejavu], config=dataclasses.replace(cfg, word_spacing=(1.6, 1.6))
+    )
+    wider = 0
+    for i in range(6):
+        img, label = gen[i]
+        assert (label, _digest(img)) == (again[i][1], _digest(again[i][0]))
+        loose_img, loose_label = loose_gen[i]
+        assert loose_label == label  # the same text, drawn with wider gaps
+        wider += " " in label and loose_img.width > img.width
+    assert wider >= 3
 
 
 def test_no_space_vocab_never_makes_lines(fonts: list[FontInfo]) -> None:

@@ -34,6 +34,14 @@ class SynthConfig:
     p_line: float = 0.25  # multi-word lines with single spaces (only when the vocab has a space)
     line_words: tuple[int, int] = (2, 8)
     max_line_len: int = 60
+    # Case of a line: sentence case (list words as they are, lower case, the first capitalised half
+    # the time), all upper case, else each word on its own (``p_upper`` ... below).
+    p_line_sentence: float = 0.45
+    p_line_upper: float = 0.15
+    # Word gaps of a line: with ``p_word_spacing`` each gap is the font's space times a factor
+    # drawn from ``word_spacing`` (tight typesetting and justified text: narrow lower-case spaces).
+    p_word_spacing: float = 0.4
+    word_spacing: tuple[float, float] = (0.6, 1.6)
     zipf_fraction: float = 0.4  # share of words drawn log-uniformly by rank (rest: uniform)
 
     # Case variants (rest: as-is).

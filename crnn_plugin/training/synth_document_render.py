@@ -34,6 +34,7 @@ class InkOptions:
     margin_y: tuple[float, float] = (-0.02, 0.22)
     p_tight: float = 0.5  # box tight to the ink, else to the line (cap top .. descender)
     p_wide_gaps: float = 0.2  # lines: some word gaps 1.5-5 spaces wide (receipt columns)
+    word_space: tuple[float, float] = (0.65, 1.15)  # lines: the space scaled per line (tight / loose setting)
     p_underline: float = 0.12
     p_hrule: float = 0.10  # table / box rules above or below, touching the glyphs
     p_vrule: float = 0.05  # cell borders left / right of the text
@@ -108,6 +109,8 @@ def _layout(
     if face == "smallcaps":
         small = _load_font(str(font.path), max(4, round(size * r.uniform(*opt.smallcaps_ratio))))
     space = max(font.getlength(" "), 0.22 * size)
+    if len(tokens) > 1 and face != "typewriter":  # typewriters keep their fixed pitch
+        space *= r.uniform(*opt.word_space)
     wide = len(tokens) > 1 and r.random() < opt.p_wide_gaps
     jitter = opt.typewriter_jitter * size if face == "typewriter" else 0.0
     path = str(font.path)

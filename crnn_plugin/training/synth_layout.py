@@ -72,13 +72,16 @@ def render_straight(
             xs.append(x)
             # a word gap must stay wider than the letter gaps it sits between
             x += (font.getlength(ch) + gap) * (2.0 if ch == " " else 1.0)
-        boxes = [font.getbbox(ch, anchor="ls", stroke_width=stroke) for ch in text]
-        ix0 = min(b[0] + xo for b, xo in zip(boxes, xs, strict=True))
-        ix1 = max(b[2] + xo for b, xo in zip(boxes, xs, strict=True))
-        iy0 = min(b[1] for b in boxes)
-        iy1 = max(b[3] for b in boxes)
+        pieces = list(zip(text, xs, strict=True))
+    elif " " in text and r.random() < cfg.p_word_spacing:
+        pieces = _word_pieces(text, font, r.uniform(*cfg.word_spacing))
     else:
-        ix0, iy0, ix1, iy1 = font.getbbox(text, anchor="ls", stroke_width=stroke)
+        pieces = [(text, 0.0)]
+    boxes = [font.getbbox(piece, anchor="ls", stroke_width=stroke) for piece, _ in pieces]
+    ix0 = min(b[0] + xo for b, (_, xo) in zip(boxes, pieces, strict=True))
+    ix1 = max(b[2] + xo for b, (_, xo) in zip(boxes, pieces, strict=True))
+    iy0 = min(b[1] for b in boxes)
+    iy1 = max(b[3] for b in boxes)
     cap_top, desc = reference_height(font, finfo)
     ref_top = min(iy0, cap_top - stroke)
     ref_bot = max(iy1, (desc if r.random() < 0.5 else 0) + stroke)
@@ -96,7 +99,6 @@ def render_straight(
     draws = [(ImageDraw.Draw(fill), 0)]
     if outline is not None:
         draws.append((ImageDraw.Draw(outline), stroke))
-    pieces = list(zip(text, xs, strict=True)) if spaced else [(text, 0.0)]
     for d, sw in draws:
         for piece, xo in pieces:
             d.text((ox + xo, oy), piece, font=font, fill=255, anchor="ls", stroke_width=sw, stroke_fill=255)
@@ -112,6 +114,17 @@ def render_straight(
         fill, outline, dmin, dmax = _bend(r, fill, outline, amp)
         box = (box[0], box[1] + dmin, box[2], box[3] + dmax)
     return TextMasks(fill, outline, box, box_h, text.replace(" ", ""), gaps)
+
+
+def _word_pieces(text: str, font: ImageFont.FreeTypeFont, factor: float) -> list[tuple[str, float]]:
+    """The words of a line with their x offsets, each word gap ``factor`` times the font's space."""
+    space = max(font.getlength(" "), 0.15 * font.size) * factor
+    pieces: list[tuple[str, float]] = []
+    x = 0.0
+    for word in text.split(" "):
+        pieces.append((word, x))
+        x += font.getlength(word) + space
+    return pieces
 
 
 def _neighbour_text(r: random.Random, finfo: FontInfo, n: int, make: Callable[[random.Random], str]) -> str:

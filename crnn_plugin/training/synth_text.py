@@ -83,12 +83,27 @@ class TextSampler:
         return self._sample_word(r)
 
     def _sample_line(self, r: random.Random) -> str:
-        """2-8 words, numbers, codes... joined by single spaces (the label of a text line)."""
+        """2-8 words, numbers, codes... joined by single spaces (the label of a text line).
+
+        A line is in sentence case (``p_line_sentence``: mostly lower-case list words), all upper
+        case (``p_line_upper``) or cased word by word.
+        """
         cfg = self.config
         n = r.randint(*cfg.line_words)
+        u = r.random()
+        sentence = u < cfg.p_line_sentence
+        upper = not sentence and u < cfg.p_line_sentence + cfg.p_line_upper
         words: list[str] = []
-        for _ in range(n):
-            w = self._sample_word(r)
+        for i in range(n):
+            if sentence and r.random() < 0.8:
+                w = self._fit_vocab(self.word(r))
+                if i == 0 and r.random() < 0.5:
+                    w = w[:1].upper() + w[1:]
+            else:
+                w = self._sample_word(r)
+            w = self._fit_vocab(w.upper()) if upper else w
+            if not w:
+                continue
             if len(" ".join([*words, w])) > cfg.max_line_len:
                 break
             words.append(w)
