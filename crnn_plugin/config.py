@@ -23,6 +23,12 @@ MAX_CONFIG_BYTES = 1 << 20
 #: stretched to ``max_width``, so a hostile config could otherwise make each crop gigabytes wide.
 MAX_MIN_WIDTH = 1024
 MAX_MAX_WIDTH = 8192
+#: Input heights the network can collapse to one row.
+INPUT_HEIGHTS = (32, 48)
+#: Values of ``rectifier``.
+RECTIFIERS = ("none", "tps")
+#: Keys added after the first models shipped: written only when they differ from these defaults.
+OMITTED_AT_DEFAULT: dict[str, Any] = {"rectifier": "none"}
 _MAX_INT_DIGITS = 30  # JSON integers longer than this are not parsed (Python refuses > 4300 digits)
 
 _brief_repr = reprlib.Repr()
@@ -53,7 +59,12 @@ class CRNNConfig:
 
     ``conv_channels`` are the widths of the seven convolutions of Table 1 of Shi et al. (2015):
     six 3x3 convolutions and a final 2x2 one. ``batchnorm`` adds batch normalisation after every
-    convolution (the paper has it after the 5th and 6th only).
+    convolution (the paper has it after the 5th and 6th only). ``input_height`` is 32 (the
+    paper's) or 48 (PP-OCR's; the last height pooling takes 3 rows instead of 2, so the frames per
+    width are the same). ``rectifier="tps"`` puts a thin-plate-spline rectifier
+    (:mod:`crnn_plugin.rectifier`) in front of the convolutions. Keys at their defaults in
+    ``OMITTED_AT_DEFAULT`` are left out of :meth:`to_dict`, so older configs (and weight digests)
+    stay byte for byte the same.
     """
 
     arch: str = "crnn"
@@ -69,6 +80,7 @@ class CRNNConfig:
     std: tuple[float, ...] = (0.5, 0.5, 0.5)
     min_width: int = 8
     max_width: int = 1600  # 50:1 at height 32; wider crops are squeezed to it
+    rectifier: str = "none"  # "none" or "tps"
     docs: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -92,8 +104,10 @@ class CRNNConfig:
         object.__setattr__(self, "std", tuple(float(x) for x in self.std))
         if len(self.conv_channels) != 7:
             raise ConfigError(f"conv_channels needs 7 widths, got {len(self.conv_channels)}")
-        if self.input_height != 32:
-            raise ConfigError(f"input_height must be 32 (the paper's), got {self.input_height!r}")
+        if self.input_height not in INPUT_HEIGHTS:
+            raise ConfigError(f"input_height must be 32 or 48, got {self.input_height!r}")
+        if self.rectifier not in RECTIFIERS:
+            raise ConfigError(f"rectifier must be 'none' or 'tps', got {self.rectifier!r}")
         if self.batchnorm not in ("all", "paper"):
             raise ConfigError(f"batchnorm must be 'all' or 'paper', got {self.batchnorm!r}")
         if self.in_channels not in (1, 3):
@@ -123,7 +137,7 @@ class CRNNConfig:
             v = getattr(self, key)
             return ConfigError(f"{key} must be {want}, got {_brief(v)} ({type(v).__name__})")
 
-        for key in ("arch", "vocab", "batchnorm"):
+        for key in ("arch", "vocab", "batchnorm", "rectifier"):
             if not isinstance(getattr(self, key), str):
                 raise bad(key, "a string")
         for key in ("input_height", "in_channels", "min_width", "max_width"):
@@ -154,6 +168,9 @@ class CRNNConfig:
         """JSON-ready dict (tuples become lists)."""
         d = dataclasses.asdict(self)
         d.pop("docs")
+        for key, default in OMITTED_AT_DEFAULT.items():
+            if d[key] == default:
+                del d[key]
         return d
 
     @classmethod

@@ -35,6 +35,7 @@ from doctr.models.recognition.core import RecognitionPostProcessor
 from doctr.models.recognition.crnn.pytorch import CRNN as _DoctrCRNN
 from torch import nn
 
+from .config import CRNNConfig
 from .ctc import best_path, ctc_loss
 from .errors import WeightsError
 from .model import CRNN
@@ -99,7 +100,7 @@ class DoctrCRNN(_DoctrCRNN):
         self.cfg: dict[str, Any] = {
             "mean": tuple(model.config.mean),
             "std": tuple(model.config.std),
-            "input_shape": input_shape or (model.config.in_channels, *DOCTR_INPUT_SHAPE[1:]),
+            "input_shape": input_shape or _default_input_shape(model.config),
             "vocab": model.config.vocab,
             "url": None,
             "arch": ARCH_NAME,
@@ -219,6 +220,12 @@ def crnn_plugin(pretrained: bool = False, pretrained_backbone: bool = True, **kw
             config = dataclasses.replace(config, vocab=vocab)
         net = CRNN(config).eval()
     return DoctrCRNN(net, exportable=exportable, input_shape=_input_shape(input_shape, net))
+
+
+def _default_input_shape(c: CRNNConfig) -> tuple[int, int, int]:
+    """docTR's 1:4 box at the model's height: ``(C, 32, 128)``, or ``(C, 48, 192)`` at height 48."""
+    h = c.input_height
+    return (c.in_channels, h, DOCTR_INPUT_SHAPE[2] * h // DOCTR_INPUT_SHAPE[1])
 
 
 def _input_shape(value: Any, net: CRNN) -> tuple[int, int, int] | None:

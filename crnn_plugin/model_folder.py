@@ -187,6 +187,27 @@ def _expected(config: CRNNConfig, lstm_layers: int) -> dict[str, tuple[tuple[int
             out[f"rnn.bias_hh_{sfx}"] = ((4 * h,), True)
     out["classifier.weight"] = ((config.num_classes, 2 * h), True)
     out["classifier.bias"] = ((config.num_classes,), True)
+    if config.rectifier == "tps":
+        out.update(_tps_tensors(config.in_channels))
+    return out
+
+
+def _tps_tensors(in_channels: int) -> dict[str, tuple[tuple[int, ...], bool]]:
+    """The ``rectifier.*`` tensors of :class:`crnn_plugin.rectifier.TPSRectifier` (its defaults:
+    four conv + BatchNorm blocks of 32, 64, 128, 128 channels on a 32x64 copy, a 1024 -> 128 layer,
+    20 control points)."""
+    out: dict[str, tuple[tuple[int, ...], bool]] = {}
+    c_in = in_channels
+    for i, c in enumerate((32, 64, 128, 128)):
+        out[f"rectifier.loc.{4 * i}.weight"] = ((c, c_in, 3, 3), True)
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            out[f"rectifier.loc.{4 * i + 1}.{name}"] = ((c,), True)
+        out[f"rectifier.loc.{4 * i + 1}.num_batches_tracked"] = ((), False)
+        c_in = c
+    out["rectifier.fc.0.weight"] = ((128, 128 * 2 * 4), True)
+    out["rectifier.fc.0.bias"] = ((128,), True)
+    out["rectifier.points.weight"] = ((40, 128), True)
+    out["rectifier.points.bias"] = ((40,), True)
     return out
 
 

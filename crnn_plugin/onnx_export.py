@@ -50,11 +50,12 @@ def export_onnx(
     calibration: Iterable[Any] | None = None,
     opset: int = 17,
 ) -> Path:
-    """Write ``model`` as ONNX; int8 convolutions when ``calibration`` batches ``(N, 3, 32, W)``
+    """Write ``model`` as ONNX; int8 convolutions when ``calibration`` batches ``(N, 3, H, W)``
     (arrays or tensors) are given.
 
-    Input ``images`` ``(N, 3, 32, W)``, output ``logits`` ``(N, W // 4 + 1, C)``, both dynamic in
-    ``N`` and ``W``. Needs the ``onnx`` package (and ``onnxruntime`` for int8).
+    Input ``images`` ``(N, 3, H, W)`` with ``H = config.input_height``, output ``logits``
+    ``(N, W // 4 + 1, C)``, both dynamic in ``N`` and ``W``. A TPS rectifier exports as
+    ``GridSample`` (opset 16 or later). Needs the ``onnx`` package (and ``onnxruntime`` for int8).
     """
     import onnx
 
@@ -90,8 +91,8 @@ def export_onnx(
 def calibration_windows(
     batches: Iterable[Any], width: int = CALIB_WIDTH, batch_size: int = 32
 ) -> list[np.ndarray]:
-    """``(N, 3, 32, W)`` batches (arrays or tensors) of any widths to equal
-    ``(batch_size, 3, 32, width)`` float32 arrays.
+    """``(N, 3, H, W)`` batches (arrays or tensors) of any widths to equal
+    ``(batch_size, 3, H, width)`` float32 arrays.
 
     ONNX Runtime's histogram calibrators stack every batch's activations, so all must share one
     shape: each crop is cut or zero-padded (the normalised padding value) to ``width`` columns.

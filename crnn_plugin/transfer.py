@@ -25,15 +25,17 @@ def check_transferable(source: CRNNConfig, target: CRNNConfig, *, name: str = "i
 def transfer_weights(source: CRNN, target: CRNN) -> list[str]:
     """Copy ``source``'s weights into ``target`` (same architecture, any vocabulary).
 
-    Convolutions and LSTM are copied as they are. The classifier's ``(C, 2H)`` rows are copied by
+    Convolutions and LSTM are copied as they are (a rectifier the source lacks keeps its identity
+    initialisation; the input height may differ). The classifier's ``(C, 2H)`` rows are copied by
     character: a character both vocabularies share keeps its row, the CTC blank keeps the blank's,
     and characters new to ``target`` keep their fresh initialisation. Returns the new characters.
     Raises ``ValueError`` when the architectures differ (naming the first mismatching tensor).
     """
     src, dst = source.state_dict(), target.state_dict()
     head = {"classifier.weight", "classifier.bias"}
+    fresh = {k for k in dst if k.startswith("rectifier.") and k not in src}  # a new rectifier
     for key, value in dst.items():
-        if key in head:
+        if key in head or key in fresh:
             continue
         if key not in src or src[key].shape != value.shape:
             got = tuple(src[key].shape) if key in src else "missing"
@@ -43,6 +45,7 @@ def transfer_weights(source: CRNN, target: CRNN) -> list[str]:
     rows = [old_index.get(c, -1) for c in new] + [len(old)]  # the blank is the last class
     with torch.no_grad():
         state = {k: v.clone() for k, v in src.items() if k not in head}
+        state.update({k: dst[k] for k in fresh})
         for name in head:
             t = dst[name].clone()
             for i, j in enumerate(rows):

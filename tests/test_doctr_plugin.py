@@ -315,3 +315,14 @@ def test_doctr_from_pretrained_keeps_the_models_vocab(tiny_model: CRNN, tmp_path
     wider = DoctrCRNN(CRNN(dataclasses.replace(tiny_model.config, hidden_size=24)))
     with pytest.raises(crnn_plugin.WeightsError, match="another architecture"):
         wider.from_pretrained(str(tmp_path / "m"))
+
+
+def test_a_48_px_model_gets_48_px_boxes_from_doctr(tiny_model: CRNN) -> None:
+    """docTR's pre-processor fits crops into the model's height (1:4 box: 48 x 192 at height 48)."""
+    tall = CRNN(dataclasses.replace(tiny_model.config, input_height=48)).eval()
+    m = DoctrCRNN(tall)
+    assert m.cfg["input_shape"] == (3, 48, 192)
+    pred = recognition_predictor(m, pretrained=False)
+    assert tuple(pred.pre_processor.resize.size) == (48, 192)
+    out = pred([np.full((20, 60, 3), 255, dtype=np.uint8)])
+    assert len(out) == 1 and isinstance(out[0][0], str)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +9,8 @@ import torch
 
 from crnn_plugin import CRNN, PRESETS, ConfigError, CRNNConfig, Tokenizer, num_frames
 from crnn_plugin.ctc import ctc_loss
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
 
 @pytest.mark.parametrize("width", [8, 33, 100, 128, 257])
@@ -81,8 +84,10 @@ def test_gradients_reach_first_conv_and_loss_decreases(tiny_config: CRNNConfig) 
 def test_config_validation() -> None:
     with pytest.raises(ConfigError, match="conv_channels"):
         CRNNConfig(conv_channels=(1, 2, 3))
-    with pytest.raises(ConfigError, match="input_height"):
-        CRNNConfig(input_height=48)
+    with pytest.raises(ConfigError, match="input_height must be 32 or 48"):
+        CRNNConfig(input_height=40)
+    with pytest.raises(ConfigError, match="rectifier"):
+        CRNNConfig(rectifier="stn")
     with pytest.raises(ConfigError, match="unknown config keys"):
         CRNNConfig.from_dict({"arch": "x", "colour": 1})
     with pytest.raises(ConfigError, match="duplicates"):
@@ -96,3 +101,52 @@ def test_config_accepts_lists_and_numpy_integers() -> None:
     assert cfg.mean == (0.5, 0.5, 0.5) and CRNN(cfg).config.hidden_size == 64
     floats = dataclasses.replace(base, dropout=np.float32(0.25), std=(np.float64(0.5),) * 3)  # type: ignore[arg-type]
     assert type(floats.dropout) is float and CRNNConfig.from_dict(floats.to_dict()) == floats  # JSON-ready
+
+
+@pytest.mark.parametrize("width", [8, 33, 100, 257])
+def test_height_48_gives_the_same_frames_and_tensors(tiny_config: CRNNConfig, width: int) -> None:
+    """At height 48 the last height pooling takes 3 rows: same weights, same frames per width."""
+    tall = CRNN(dataclasses.replace(tiny_config, input_height=48)).eval()
+    assert tall(torch.randn(2, 3, 48, width)).shape == (2, num_frames(width), tiny_config.num_classes)
+    shapes = {k: v.shape for k, v in CRNN(tiny_config).state_dict().items()}
+    assert {k: v.shape for k, v in tall.state_dict().items()} == shapes
+    with pytest.raises(ValueError, match=r"\(N, 3, 48, W\)"):
+        tall(torch.randn(1, 3, 32, 100))
+
+
+def test_new_keys_at_their_defaults_are_left_out_of_config_json(tmp_path: Path) -> None:
+    """Old config.json files (no rectifier key) load, and saving writes them back byte for byte."""
+    base = PRESETS["crnn_small"]
+    assert "rectifier" not in base.to_dict() and base.rectifier == "none"
+    assert dataclasses.replace(base, rectifier="tps").to_dict()["rectifier"] == "tps"
+    for key in ("rectifier", "input_height"):
+        assert CRNNConfig.from_dict({**base.to_dict(), key: getattr(base, key)}) == base
+    for name in ("crnn-small-en", "crnn-small-en-v2"):
+        path = WEIGHTS / name / "config.json"
+        config = CRNNConfig.load(path)
+        config.save(tmp_path / "config.json")
+        assert (tmp_path / "config.json").read_bytes() == path.read_bytes()
+
+
+#: Logits of the shipped folders for ``torch.rand(2, 3, 32, 100)`` (generator seed 0, scaled to
+#: [-1, 1)), computed with the model code before input heights and rectifiers existed.
+GOLDEN = {
+    "crnn-small-en": ([0.1189, 1.1914, 1.2063], [-3.1679, -3.9762, 10.9067], 12622.29),
+    "crnn-small-en-v2": ([-1.3259, 0.0709, 0.5371], [-4.8816, 0.3726, 8.339], 13176.89),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_shipped_folders_read_as_before(name: str) -> None:
+    """Old model folders (height 32, no rectifier) build the same network and give the same logits."""
+    from crnn_plugin.hub import from_pretrained
+
+    model = from_pretrained(str(WEIGHTS / name)).eval()
+    assert model.rectifier is None and not any(k.startswith("rectifier") for k in model.state_dict())
+    x = torch.rand(2, 3, 32, 100, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.no_grad():
+        y = model(x)
+    first, last, total = GOLDEN[name]
+    torch.testing.assert_close(y[0, :3, 0], torch.tensor(first), atol=2e-4, rtol=0)
+    torch.testing.assert_close(y[1, -1, -3:], torch.tensor(last), atol=2e-4, rtol=0)
+    assert y.abs().sum().item() == pytest.approx(total, rel=1e-5)

@@ -191,3 +191,26 @@ def test_int8_graph_fuses_conv_relu_pool_without_requantizing(
         if n.op_type == "QuantizeLinear" and producer.get(n.input[0]) == "DequantizeLinear"
     ]
     assert requantized == []  # conv -> ReLU -> pool stays in uint8 (a DQ->Q pair here cost 13 % of the time)
+
+
+@pytest.mark.parametrize("name", ["crnn-small-en", "crnn-small-en-v2"])
+def test_shipped_exports_still_carry_their_models_digest(name: str) -> None:
+    """Config keys added later (rectifier) are left out of the digest at their defaults, so the
+    shipped int8 exports still match the weights they were made from."""
+    import onnx
+
+    folder = resolve_model_dir(name)
+    meta = {p.key: p.value for p in onnx.load(str(folder / INT8_NAME)).metadata_props}
+    model = Recognizer.from_pretrained(folder, device="cpu", backend="torch").model
+    assert meta["crnn_plugin.weights_sha256"] in (weights_digest(model), weights_digest(model, legacy=True))
+
+
+def test_fp32_export_at_height_48_matches_torch(tiny_model: CRNN, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    tall = CRNN(dataclasses.replace(tiny_model.config, input_height=48)).eval()
+    runner = runner_for(export_onnx(tall, tmp_path / "h48.onnx"), tall)
+    for width in (40, 128, 600):
+        x = torch.randn(2, 3, 48, width)
+        with torch.no_grad():
+            expected = tall(x).numpy()
+        np.testing.assert_allclose(runner(x.numpy()), expected, atol=1e-4, rtol=1e-4)

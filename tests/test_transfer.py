@@ -81,3 +81,14 @@ def test_check_transferable_from_the_configs_alone(tiny_model: CRNN) -> None:
         ValueError, match=r"weights/x has batchnorm='all', the model to train batchnorm='paper'"
     ):
         check_transferable(config, dataclasses.replace(config, batchnorm="paper"), name="weights/x")
+
+
+def test_a_new_rectifier_keeps_its_identity_start_across_vocabularies(tiny_model: CRNN) -> None:
+    vocab = tiny_model.vocab[::-1]
+    target = CRNN(dataclasses.replace(tiny_model.config, vocab=vocab, rectifier="tps")).eval()
+    assert transfer_weights(tiny_model, target) == []
+    x = torch.randn(2, 3, 32, 90)
+    with torch.no_grad():
+        a, b = tiny_model(x), target(x)
+    perm = [tiny_model.vocab.index(c) for c in vocab] + [len(vocab)]
+    torch.testing.assert_close(b, a[..., perm], rtol=1e-4, atol=1e-4)

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Batch:
-    """A padded training batch: images ``(B, 3, 32, W)``, labels, and case-insensitive flags."""
+    """A padded training batch: images ``(B, 3, H, W)``, labels, and case-insensitive flags."""
 
     images: torch.Tensor
     labels: list[str]
@@ -69,6 +69,7 @@ class BatchStream(IterableDataset):  # type: ignore[type-arg]
         doctr_fraction: float = 0.2,
         max_width: int = 400,
         width_jitter: float = 0.15,
+        height: int = 32,
     ) -> None:
         if not sources:
             raise ValueError("no data sources")
@@ -80,6 +81,7 @@ class BatchStream(IterableDataset):  # type: ignore[type-arg]
         self.batch_size, self.mean, self.std = batch_size, tuple(mean), tuple(std)
         self.seed, self.rank, self.start_group, self.pool = seed, rank, start_group, pool
         self.doctr_fraction, self.max_width, self.width_jitter = doctr_fraction, max_width, width_jitter
+        self.height = height  # the model's input height; docTR's layout keeps its 1:4 box
 
     def group(self, g: int) -> list[Batch]:
         """Super-batch ``g``: ``pool`` batches of similar-width samples (deterministic)."""
@@ -107,9 +109,11 @@ class BatchStream(IterableDataset):  # type: ignore[type-arg]
             if src.shrink is not None and rng.random() < src.shrink_p:
                 img = shrink_to_height(img, rng, *src.shrink)
             if " " not in label and rng.random() < self.doctr_fraction:  # docTR reads words, not lines
-                img = layout_doctr(img)
+                img = layout_doctr(img, height=self.height, width=4 * self.height)
             else:
-                img = layout_variable(img, rng, max_width=self.max_width, width_jitter=self.width_jitter)
+                img = layout_variable(
+                    img, rng, height=self.height, max_width=self.max_width, width_jitter=self.width_jitter
+                )
             samples.append((to_tensor(img, self.mean, self.std), label, not src.case_sensitive))
         samples.sort(key=lambda s: s[0].shape[-1])
         batches = []

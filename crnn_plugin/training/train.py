@@ -34,6 +34,7 @@ from ..model import CRNN
 from ..recognizer import cpu_supports_bf16, cuda_amp_dtype
 from ..transfer import transfer_weights
 from ..vocab import VOCABS, Tokenizer
+from ..widen import widen_weights
 
 __all__ = ["SourceConfig", "TrainConfig", "train", "main", "case_folded_log_probs"]
 
@@ -73,6 +74,8 @@ class TrainConfig:
 
     arch: str = "crnn_small"
     vocab: str | None = None
+    # CRNNConfig keys that replace the preset's, e.g. {"rectifier": "tps", "input_height": 48}
+    model: dict[str, Any] = field(default_factory=dict)
     sources: list[SourceConfig] = field(default_factory=lambda: [SourceConfig()])
     batch_size: int = 32
     lr: float = 1e-3
@@ -164,14 +167,22 @@ class TrainConfig:
         if self.init_from:  # the model to start from exists and its layers fit this architecture
             from ..hub import load_config, resolve_model_dir
             from ..transfer import check_transferable
+            from ..widen import check_widenable
 
-            source = load_config(resolve_model_dir(self.init_from))
-            check_transferable(source, self.model_config(), name=self.init_from)
+            source, target = load_config(resolve_model_dir(self.init_from)), self.model_config()
+            if source.vocab == target.vocab:  # same classes: layers may also be wider, or new
+                check_widenable(source, target, name=self.init_from)
+            else:
+                check_transferable(source, target, name=self.init_from)
 
     def model_config(self) -> CRNNConfig:
         if self.arch not in PRESETS:
             raise ValueError(f"unknown arch {self.arch!r}; known: {sorted(PRESETS)}")
         base = PRESETS[self.arch]
+        if not isinstance(self.model, dict):
+            raise ValueError(f"model must be an object of model config keys, got {self.model!r}")
+        if self.model:
+            base = CRNNConfig.from_dict({**base.to_dict(), **self.model}, source="model")
         if not self.vocab:
             return base
         return dataclasses.replace(base, vocab=VOCABS.get(self.vocab, self.vocab))
@@ -379,8 +390,10 @@ def train(cfg: TrainConfig, *, resume: bool = True, status: dict[str, Any] | Non
         logger.info("resumed from %s at step %d", ckpt_path, step)
     elif cfg.init_from:
         init = from_pretrained(cfg.init_from)
-        if init.vocab == mcfg.vocab:
-            model.load_state_dict(init.state_dict())
+        if init.vocab == mcfg.vocab:  # wider layers and a new rectifier start from the old function
+            fresh = widen_weights(init, model)
+            if fresh:
+                logger.info("%d tensors new to %s keep their initialisation", len(fresh), cfg.init_from)
         else:  # a new vocabulary: keep every layer, map the classifier's rows by character
             new_chars = transfer_weights(init, model)
             logger.info(
@@ -408,6 +421,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, status: dict[str, Any] | Non
         doctr_fraction=cfg.doctr_fraction,
         max_width=cfg.max_width,
         width_jitter=cfg.width_jitter,
+        height=mcfg.input_height,
     )
     loader = DataLoader(
         stream,
