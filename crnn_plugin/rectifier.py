@@ -97,11 +97,12 @@ class TPSRectifier(nn.Module):
         xs = (torch.arange(w, dtype=x.dtype, device=x.device) * 2 + 1) / w - 1
         gy, gx = torch.meshgrid(ys, xs, indexing="ij")
         base = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)  # (H * W, 2) as (x, y)
-        offsets = self.control_points(x) - self.ctrl  # (N, K, 2), zero at the identity
-        padded = torch.cat([offsets, offsets.new_zeros(n, 3, 2)], dim=1)  # (N, K + 3, 2)
-        coef = torch.matmul(self.inv_system, padded)  # (N, K + 3, 2)
-        warp = torch.matmul(tps_kernel(base, self.ctrl), coef)  # (N, H * W, 2)
-        return (base + warp).view(n, h, w, 2)
+        offsets = self.control_points(x).float() - self.ctrl  # (N, K, 2), zero at the identity
+        with torch.autocast(device_type=x.device.type, enabled=False):  # pixel positions need fp32
+            padded = torch.cat([offsets, offsets.new_zeros(n, 3, 2)], dim=1)  # (N, K + 3, 2)
+            coef = torch.matmul(self.inv_system, padded)  # (N, K + 3, 2)
+            warp = torch.matmul(tps_kernel(base.float(), self.ctrl), coef)  # (N, H * W, 2)
+            return (base + warp).to(x.dtype).view(n, h, w, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rectified ``(N, C, H, W)`` images (borders repeat the edge pixels)."""
