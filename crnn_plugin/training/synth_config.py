@@ -55,7 +55,7 @@ class SynthConfig:
 
     # Layout.
     p_char_spacing: float = 0.15
-    char_spacing: tuple[float, float] = (-0.03, 0.6)  # in font-size units (wide: letter-spaced capitals on signs)
+    char_spacing: tuple[float, float] = (-0.03, 0.6)  # in font-size units (0.6: spaced-out signs)
     p_curve: float = 0.04  # gentle bend: pixel columns shifted along an arc or a wave
     p_arc: float = 0.08  # true curved text: each glyph placed and rotated along a circle
     arc_degrees: tuple[float, float] = (40.0, 180.0)  # total arc of the text (180: half circle)
