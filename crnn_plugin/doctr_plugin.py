@@ -276,7 +276,7 @@ def evaluate_doctr_path(
     beside our variable-width Recognizer on the same PyTorch model, as a markdown table."""
     from doctr.models import recognition_predictor
 
-    from .evaluate import evaluate_folder, normalize36, read_labelled
+    from .evaluate import evaluate_folder, normalize36, read_labelled, spaced_words
     from .preprocessing import load_image
     from .recognizer import Recognizer
 
@@ -285,8 +285,8 @@ def evaluate_doctr_path(
     rec = Recognizer(model, device=next(model.parameters()).device, batch_size=batch_size)
     lines = [
         "| dataset | images | crnn_plugin Recognizer (variable width, same PyTorch model) "
-        "| docTR recognition_predictor (32x128) |",
-        "|---|---|---|---|",
+        "| docTR recognition_predictor (32x128) | readings with a space, label without (ours / docTR) |",
+        "|---|---|---|---|---|",
     ]
     for d in dirs:
         data = read_labelled(d, limit=limit)
@@ -296,7 +296,10 @@ def evaluate_doctr_path(
         ok = sum(normalize36(p[0]) == normalize36(lab) for p, lab in zip(preds, data.labels))
         acc_doctr = ok / max(n, 1)
         ours = evaluate_folder(rec, d, limit=limit)
-        lines.append(f"| {data.root.name} | {n} | {100 * ours.acc36:.1f} | {100 * acc_doctr:.1f} |")
+        spaced = f"{ours.spaced_words} / {spaced_words([p[0] for p in preds], data.labels)}"
+        lines.append(
+            f"| {data.root.name} | {n} | {100 * ours.acc36:.1f} | {100 * acc_doctr:.1f} | {spaced} |"
+        )
     return "\n".join(lines)
 
 

@@ -80,7 +80,8 @@ class EvalResult:
     (docTR's "exact"; None when the labels have no case). ``acc_partial``: exact match after ASCII
     folding and lower-casing (docTR's "partial"). ``acc_line``: caseless exact line match.
     ``cer``: character error rate, caseless (summed edits / summed label length). Every string is
-    compared with single spaces between words, none at the ends.
+    compared with single spaces between words, none at the ends. ``spaced_words``: readings with a
+    space whose label has none (on word crops, e.g. docTR's, a space is a bug to count).
     """
 
     name: str
@@ -93,6 +94,7 @@ class EvalResult:
     acc_partial: float = 0.0
     acc_line: float = 0.0
     cer: float = 0.0
+    spaced_words: int = 0
 
     def summary(self) -> dict[str, object]:
         """The scores as a JSON-ready dict (no predictions)."""
@@ -105,6 +107,7 @@ class EvalResult:
             "acc_partial": self.acc_partial,
             "acc_line": self.acc_line,
             "cer": self.cer,
+            "spaced_words": self.spaced_words,
             "seconds": self.seconds,
         }
 
@@ -257,6 +260,7 @@ def evaluate_folder(
         acc_partial=sum(_partial(t) == _partial(lab) for t, lab in zip(texts, labels)) / max(n, 1),
         acc_line=sum(t == lab for t, lab in lines) / max(n, 1),
         cer=sum(edits) / max(sum(len(lab) for _, lab in lines), 1),
+        spaced_words=spaced_words(texts, labels),
     )
     by_lexicon: dict[str, list[str]] = {}
     for lex in lexicons:
@@ -284,6 +288,11 @@ def evaluate_folder(
             for i, (name, x, p, lab) in enumerate(zip(data.names, data.inputs, preds, labels))
         ]
     return res
+
+
+def spaced_words(texts: Sequence[str], labels: Sequence[str]) -> int:
+    """How many readings contain a space where their label has none."""
+    return sum(" " in t.strip() and " " not in lab.strip() for t, lab in zip(texts, labels, strict=True))
 
 
 def _case_sensitive_labels(
@@ -347,6 +356,9 @@ def format_table(results: Sequence[EvalResult]) -> str:
     lines.append("| partial (ASCII-folded, caseless), lexicon-free | " + _row(results, "acc_partial"))
     lines.append("| line (caseless exact), lexicon-free | " + _row(results, "acc_line"))
     lines.append("| CER % (caseless), lexicon-free | " + _row(results, "cer", digits=2))
+    lines.append(
+        "| readings with a space, label without | " + " | ".join(str(r.spaced_words) for r in results) + " |"
+    )
     lines.append("| crops/s | " + " | ".join(f"{r.n / max(r.seconds, 1e-9):.0f}" for r in results) + " |")
     return "\n".join(lines)
 

@@ -259,3 +259,21 @@ def test_line_protocol_through_the_cli(
     assert f"| CER % (caseless), lexicon-free | {100 * cer:.2f} |" in table
     assert main([*base, "--format", "json", "--doctr"]) == 2
     assert "--doctr prints a table" in capsys.readouterr().err
+
+
+def test_spaced_words_counts_spaces_only_where_the_label_has_none() -> None:
+    from crnn_plugin.evaluate import spaced_words
+
+    texts = ["T HE", "NO STOPPING", "the", "Total 12.50", " pad "]
+    labels = ["THE", "NOSTOPPING", "the", "Total 12.50", "pad"]
+    assert spaced_words(texts, labels) == 2  # a line label with its space is no error
+    with pytest.raises(ValueError):
+        spaced_words(texts, labels[:2])
+
+
+def test_table_and_summary_report_spaced_words() -> None:
+    from crnn_plugin.evaluate import EvalResult, format_table
+
+    res = EvalResult("words", 4, 0.5, None, 1.0, spaced_words=3)
+    assert res.summary()["spaced_words"] == 3
+    assert "| readings with a space, label without | 3 |" in format_table([res])
