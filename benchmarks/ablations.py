@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from ablation_common import REPO, VAL, evaluate, run_logged, score_cells, train_command
+
 CONFIG = REPO / "configs" / "crnn_v2_en.json"
-VAL = ["iiit5k_test", "svt_test", "svtp_test", "sroie_lines_val"]
 NEW_REAL = ("ic13_borndigital_train", "ic03_train", "scans_pseudo_train", "sroie_lines_train")
 GEOMETRY_OFF = {"p_arc": 0, "p_strong_perspective": 0, "p_3d": 0, "p_photo": 0, "p_side_neighbors": 0}
 V1_SYNTH = {**GEOMETRY_OFF, "p_line": 0, "p_curve": 0.06}
@@ -54,21 +52,11 @@ def variants(sources: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def _run(cmd: list[str], log: Path) -> None:
-    with open(log, "a") as f:
-        f.write(f"$ {' '.join(cmd)}\n")
-        f.flush()
-        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT, cwd=REPO)
-
-
 def train_variant(name: str, sources: list[dict[str, Any]], args: argparse.Namespace) -> Path:
     """Train one variant (resuming its checkpoint) and return its ``final`` model folder."""
     out = Path(args.workdir) / name
     out.mkdir(parents=True, exist_ok=True)
-    data = str(Path(args.data))
-    fixed = [{**s, "path": s["path"].replace("../shared/data", data)} if "path" in s else s for s in sources]
     sets = {
-        "sources": fixed,
         "out_dir": str(out),
         "init_from": "weights/crnn-small-en",  # the same start for every variant (v1, no space class)
         "max_steps": args.steps,
@@ -79,20 +67,9 @@ def train_variant(name: str, sources: list[dict[str, Any]], args: argparse.Names
         "threads": args.threads,
         "checkpoint_every_s": 120,
     }
-    cmd = [sys.executable, "-m", "crnn_plugin.train", str(CONFIG)]
-    for k, v in sets.items():
-        cmd += ["--set", f"{k}={json.dumps(v)}"]
-    _run(cmd, out / "train.txt")
+    cmd = train_command(CONFIG, sources, str(Path(args.data)), sets)
+    run_logged(cmd, out / "train.txt")
     return out / "final"
-
-
-def evaluate(model: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """``crnn-plugin evaluate --format json`` rows of the validation sets (PyTorch, fp32)."""
-    dirs = [str(Path(args.data) / v) for v in VAL]
-    cmd = [sys.executable, "-m", "crnn_plugin", "evaluate", *dirs, "--model", str(model)]
-    cmd += ["--format", "json", "--backend", "torch", "--fp32"]
-    res = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
-    return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
 
 
 def table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, minutes: float) -> str:
@@ -113,17 +90,7 @@ def table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, mi
         "|---|---|---|---|---|---|",
     ]
     for name, rows in results.items():
-        by = {r["dataset"]: r for r in rows}
-
-        def pct(ds: str, key: str, by: dict[str, dict[str, Any]] = by) -> str:
-            v = by.get(ds, {}).get(key)
-            return "-" if v is None else f"{100 * v:.1f}"
-
-        lines.append(
-            f"| {name} | {pct('iiit5k_test', 'acc36')} | {pct('svt_test', 'acc36')} | "
-            f"{pct('svtp_test', 'acc36')} | {pct('sroie_lines_val', 'acc_line')} | "
-            f"{pct('sroie_lines_val', 'cer')} |"
-        )
+        lines.append(f"| {name} | {score_cells(rows)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -155,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = json.loads(done.read_text())
     for name, srcs in todo.items():
         model = train_variant(name, srcs, args)
-        results[name] = evaluate(model, args)
+        results[name] = evaluate(model, args.data)
         results = {k: results[k] for k in variants(sources) if k in results}
         (Path(args.workdir) / name / "eval.json").write_text(json.dumps(results[name], indent=1))
         Path(args.out).write_text(table(results, args, (time.time() - t0) / 60))

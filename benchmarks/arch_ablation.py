@@ -20,16 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from ablation_common import REPO, VAL, evaluate, run_logged, score_cells, train_command
+
 CONFIG = REPO / "configs" / "crnn_v2_en.json"
 INIT = "weights/crnn-small-en-v2"
-VAL = ["iiit5k_test", "svt_test", "svtp_test", "sroie_lines_val"]
 CANDIDATES: dict[str, dict[str, Any]] = {
     "base": {},
     "tps": {"rectifier": "tps"},
@@ -38,22 +36,12 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 }
 
 
-def _run(cmd: list[str], log: Path) -> None:
-    with open(log, "a") as f:
-        f.write(f"$ {' '.join(cmd)}\n")
-        f.flush()
-        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT, cwd=REPO)
-
-
 def train_candidate(name: str, args: argparse.Namespace) -> Path:
     """Train one candidate (resuming its checkpoint) and return its ``final`` model folder."""
     out = Path(args.workdir) / name
     out.mkdir(parents=True, exist_ok=True)
-    data = str(Path(args.data))
     sources = json.loads(CONFIG.read_text())["sources"]
-    fixed = [{**s, "path": s["path"].replace("../shared/data", data)} if "path" in s else s for s in sources]
     sets = {
-        "sources": fixed,
         "model": CANDIDATES[name],
         "out_dir": str(out),
         "init_from": INIT,
@@ -66,21 +54,10 @@ def train_candidate(name: str, args: argparse.Namespace) -> Path:
         "threads": 1,
         "checkpoint_every_s": 120,
     }
-    cmd = [sys.executable, "-m", "crnn_plugin.train", str(CONFIG)]
-    for k, v in sets.items():
-        cmd += ["--set", f"{k}={json.dumps(v)}"]
+    cmd = train_command(CONFIG, sources, str(Path(args.data)), sets)
     if not (out / "final" / "model.safetensors").is_file():
-        _run(cmd, out / "train.txt")
+        run_logged(cmd, out / "train.txt")
     return out / "final"
-
-
-def evaluate(model: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """``crnn-plugin evaluate --format json`` rows of the validation sets (PyTorch, fp32)."""
-    dirs = [str(Path(args.data) / v) for v in VAL]
-    cmd = [sys.executable, "-m", "crnn_plugin", "evaluate", *dirs, "--model", str(model)]
-    cmd += ["--format", "json", "--backend", "torch", "--fp32"]
-    res = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
-    return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
 
 
 def speed(models: dict[str, Path], args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -143,12 +120,6 @@ def table(results: dict[str, Any], speeds: dict[str, dict[str, float]], args: ar
     lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     ref = speeds.get("base")
     for name, rows in results.items():
-        by = {r["dataset"]: r for r in rows}
-
-        def pct(ds: str, key: str, by: dict[str, dict[str, Any]] = by) -> str:
-            v = by.get(ds, {}).get(key)
-            return "-" if v is None else f"{100 * v:.1f}"
-
         sp = speeds.get(name)
         cells = ["-", "-", "-"]
         if sp:
@@ -156,11 +127,7 @@ def table(results: dict[str, Any], speeds: dict[str, dict[str, float]], args: ar
             for i, k in ((1, "torch_cps"), (2, "onnx_cps")):
                 rel = f" ({sp[k] / ref[k]:.2f}x)" if ref else ""
                 cells[i] = f"{sp[k]:.0f}{rel}"
-        lines.append(
-            f"| {name} | {cells[0]} | {pct('iiit5k_test', 'acc36')} | {pct('svt_test', 'acc36')} | "
-            f"{pct('svtp_test', 'acc36')} | {pct('sroie_lines_val', 'acc_line')} | "
-            f"{pct('sroie_lines_val', 'cer')} | {cells[1]} | {cells[2]} |"
-        )
+        lines.append(f"| {name} | {cells[0]} | {score_cells(rows)} | {cells[1]} | {cells[2]} |")
     return "\n".join(lines) + "\n"
 
 
@@ -190,13 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.reference:
         done = work / "reference_eval.json"
         if not done.is_file():
-            done.write_text(json.dumps(evaluate(REPO / INIT, args), indent=1))
+            done.write_text(json.dumps(evaluate(REPO / INIT, args.data), indent=1))
         results["v2 (step 0)"] = json.loads(done.read_text())
     for name in todo:
         models[name] = train_candidate(name, args)
         done = work / name / "eval.json"
         if not done.is_file():
-            done.write_text(json.dumps(evaluate(models[name], args), indent=1))
+            done.write_text(json.dumps(evaluate(models[name], args.data), indent=1))
         results[name] = json.loads(done.read_text())
         print(f"{name}: done ({(time.time() - t0) / 60:.0f} min)", flush=True)
     speeds = speed(models, args)
