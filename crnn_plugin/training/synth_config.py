@@ -36,8 +36,8 @@ class SynthConfig:
     max_line_len: int = 60
     # Case of a line: sentence case (list words as they are, lower case, the first capitalised half
     # the time), all upper case, else each word on its own (``p_upper`` ... below).
-    p_line_sentence: float = 0.45
-    p_line_upper: float = 0.15
+    p_line_sentence: float = 0.2
+    p_line_upper: float = 0.3
     # Word gaps of a line: with ``p_word_spacing`` each gap is the font's space times a factor
     # drawn from ``word_spacing`` (tight typesetting and justified text: narrow lower-case spaces).
     p_word_spacing: float = 0.4
