@@ -85,6 +85,7 @@ class Encoding:
 ENCODINGS: dict[str, Encoding] = {
     "scans_pseudo_train": Encoding("pgm", 32, 17),
     "sroie_lines_train": Encoding("webp", 32, 60),
+    "sroie_lines_train_recased": Encoding("webp", 32, 60),  # the same crops, recased labels
     "ic13_borndigital_train": Encoding("webp", 48, 95),
 }
 DEFAULT_ENCODING = Encoding("webp", 48, 90)
@@ -164,17 +165,21 @@ def cmd_data(args: argparse.Namespace) -> None:
     overrides = {k: Encoding.parse(v) for k, v in (s.split("=", 1) for s in args.enc)}
     limits = {k: int(v) for k, v in (s.split("=", 1) for s in args.max_items)}
     vocab = _config_vocab(args.config) if args.config else None
+    extras = {k: Path(v) for k, v in (s.split("=", 1) for s in args.extra)}
     src_root, out_root = Path(args.src), Path(args.out)
     for split in splits:
-        if "test" in split.lower() or "val" in split.lower():
-            sys.exit(f"refusing to copy {split}: test and validation splits never travel")
+        src, out = extras.get(split, src_root / split), out_root / split
+        names = (split, src.name, src.resolve().name, (src / "source").resolve().name)
+        if any("test" in n.lower() or "val" in n.lower() for n in names):
+            sys.exit(f"refusing to copy {split} ({src}): test and validation splits never travel")
         enc = overrides.get(split, ENCODINGS.get(split, DEFAULT_ENCODING))
-        src, out = src_root / split, out_root / split
         label_files = sorted(p.name for p in src.glob("labels*.tsv"))
         if "labels.tsv" not in label_files:
             sys.exit(f"{src}: no labels.tsv")
         tables = {name: read_labels_tsv(src / name) for name in label_files}
         rels = sorted({rel for rows in tables.values() for rel, _ in rows})
+        if any(Path(rel).is_absolute() or ".." in Path(rel).parts for rel in rels):
+            sys.exit(f"{src}: image paths must stay inside the folder (no '..', not absolute)")
         keep = _keep_subset(rels, limits.get(split))
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -665,6 +670,13 @@ def main() -> None:
     d.add_argument("--config", help="also every .gpu/data/<split> this training config reads")
     d.add_argument("--enc", nargs="*", default=[], metavar="SPLIT=FMT:MAX_H:Q", help="override ENCODINGS")
     d.add_argument("--max-items", nargs="*", default=[], metavar="SPLIT=N", help="subsample a split")
+    d.add_argument(
+        "--extra",
+        nargs="*",
+        default=[],
+        metavar="SPLIT=FOLDER",
+        help="read SPLIT from FOLDER, not SRC/SPLIT (e.g. receipt lines recased by scripts/recase_labels.py)",
+    )
     s = sub.add_parser("splits", help="the .gpu/data splits a training config reads")
     s.add_argument("config")
     f = sub.add_parser("fonts", help="ASCII-subset a spread of the usable fonts within a size budget")

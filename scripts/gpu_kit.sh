@@ -36,7 +36,11 @@ DATA_SRC="${DATA_SRC:-../shared/data}"
 # Since two models ship in weights/ (22.8 MiB of working tree), the two largest real splits travel
 # subsampled (scans 40.8k -> 20k, receipt lines 15.5k -> 10k; at the GPU's ~2 M samples a call both
 # are still seen many times over) so that everything stays under the 64 MiB limit.
-DATA_ARGS="${DATA_ARGS:---max-items scans_pseudo_train=20000 sroie_lines_train=10000}"
+DATA_ARGS="${DATA_ARGS:---max-items scans_pseudo_train=20000 sroie_lines_train=10000 sroie_lines_train_recased=10000}"
+# Receipt lines with their ink's case (scripts/recase_labels.py, from TEACHER's readings): built
+# here when the GPU config reads them and runs/recase has none yet (~30 s).
+RECASED="${RECASED:-runs/recase/sroie_lines_train_recased}"
+TEACHER="${TEACHER:-weights/crnn-small-en-v2}"
 FROM="${FROM:-runs/crnn_v2_en/checkpoint.pt}"
 if [ ! -e "$FROM" ] && [ "$FROM" = runs/crnn_v2_en/checkpoint.pt ] && [ -d runs/crnn_v2_en/final ]; then
   FROM=runs/crnn_v2_en/final
@@ -111,9 +115,22 @@ trap 'rm -rf "$stage"' EXIT
 if [ ! -s "$KIT/data.tar.xz" ]; then
   kit words "$stage/words.txt" --n "$WORDS_N"
   read -ra split_list <<<"$splits"
-  du -sh "${split_list[@]/#/$DATA_SRC/}" | sed 's/^/source: /'
+  extra=()
+  if [[ " $splits " == *" sroie_lines_train_recased "* ]]; then
+    if [ ! -s "$RECASED/labels.tsv" ]; then
+      mkdir -p "$(dirname "$RECASED")"
+      "$PY" -m crnn_plugin evaluate "$DATA_SRC/sroie_lines_train" --model "$TEACHER" \
+        --predictions "$RECASED.teacher.jsonl" >/dev/null
+      "$PY" scripts/recase_labels.py "$DATA_SRC/sroie_lines_train" "$RECASED.teacher.jsonl" --out "$RECASED"
+    fi
+    extra=(--extra "sroie_lines_train_recased=$RECASED")
+  fi
+  for s in "${split_list[@]}"; do
+    if [ -d "$DATA_SRC/$s" ]; then du -sh "$DATA_SRC/$s" | sed 's/^/source: /'; fi
+  done
   # shellcheck disable=SC2086  # DATA_ARGS is a list of options
-  nice -n 15 "$PY" scripts/gpu_kit.py data "$DATA_SRC" "$stage/data" --config "$CFG" ${DATA_ARGS:-} | tee "$stage/data.txt"
+  nice -n 15 "$PY" scripts/gpu_kit.py data "$DATA_SRC" "$stage/data" --config "$CFG" ${DATA_ARGS:-} "${extra[@]}" \
+    | tee "$stage/data.txt"
   if find "$stage" -path '*_test*' -o -path '*_val*' | grep -q .; then
     echo "error: a test or validation split is staged" >&2
     exit 1

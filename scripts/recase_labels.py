@@ -3,11 +3,12 @@
     crnn-plugin evaluate ../shared/data/sroie_lines_train --model weights/crnn-small-en-v2 \\
         --predictions runs/recase/teacher.jsonl
     python scripts/recase_labels.py ../shared/data/sroie_lines_train runs/recase/teacher.jsonl \\
-        --out runs/recase/sroie_lines_train
+        --out runs/recase/sroie_lines_train_recased
 
 writes ``OUT/labels.tsv`` (lines whose case the teacher decides: train case-sensitive) and
-``OUT/labels_caseless.tsv`` (the rest, with their original labels: train caseless); image paths
-are relative to OUT, so the folder is used like any ``labels.tsv`` folder in a training config.
+``OUT/labels_caseless.tsv`` (the rest, with their original labels: train caseless), and links
+``OUT/source`` to FOLDER: image paths are ``source/<path in FOLDER>``, so OUT is used like any
+``labels.tsv`` folder (a training config's source, the GPU kit's ``--extra``) and copies nothing.
 Rules: :func:`crnn_plugin.training.recase.recase_line`.
 """
 
@@ -35,11 +36,15 @@ def main(argv: list[str] | None = None) -> int:
             row = json.loads(line)
             teacher[os.path.realpath(row["path"])] = row["text"]
     args.out.mkdir(parents=True, exist_ok=True)
+    link = args.out / "source"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(args.folder.resolve(), target_is_directory=True)
     cased: list[str] = []
     caseless: list[str] = []
     for rel, label in read_labels_tsv(args.folder / "labels.tsv"):
         image = os.path.realpath(args.folder / rel)
-        path = os.path.relpath(image, args.out.resolve())
+        path = f"source/{rel}"
         reading = teacher.get(image)
         new = recase_line(reading, label) if reading is not None else None
         if new is None:

@@ -33,7 +33,7 @@ from crnn_plugin.training.train import SourceConfig, TrainConfig, _build_sources
 REPO = Path(__file__).resolve().parents[1]
 VOCAB = string.digits + string.ascii_letters + string.punctuation
 WORDS = ["zebra", "quartz", "mango", "lantern", "pixel"]
-CPU_CFG = REPO / "configs" / "crnn_v2_en_stage2.json"  # the recipe the GPU continues
+CPU_CFG = REPO / "configs" / "crnn_v2_en_stage3.json"  # the recipe the GPU continues
 GPU_CFG = REPO / "configs" / "crnn_v2_en_gpu.json"
 
 
@@ -143,10 +143,10 @@ def test_gpu_config_mirrors_the_cpu_config() -> None:
     ], hint
     for c, g in zip(cpu["sources"], gpu["sources"]):
         if g.get("kind", "synth") == "folder":
-            assert (
-                c["path"].startswith("../shared/data/")
+            assert (  # a split of the shared data, or one made from it (recased receipt lines)
+                c["path"].startswith(("../shared/data/", "runs/recase/"))
                 and g["path"] == ".gpu/data/" + c["path"].split("/")[-1]
-            )
+            ), hint
             rest_c, rest_g = dict(c), dict(g)
         else:  # generators read the kit's fonts, words and photos (the device has none of them)
             assert g["font_dirs"] == [".gpu/fonts"] and g["words_file"] == ".gpu/words.txt", hint
@@ -163,7 +163,7 @@ def test_gpu_config_mirrors_the_cpu_config() -> None:
 def test_the_kit_packs_every_split_the_gpu_config_reads(kit: ModuleType) -> None:
     splits = kit.config_splits(GPU_CFG)
     folders = [s["path"] for s in _load(GPU_CFG)["sources"] if s.get("kind", "synth") == "folder"]
-    assert [".gpu/data/" + s for s in splits] == folders
+    assert [".gpu/data/" + s for s in splits] == list(dict.fromkeys(folders))  # once per split
     assert not [s for s in splits if "test" in s or "val" in s]
 
 
@@ -201,6 +201,7 @@ def test_data_keeps_every_labels_file_and_sample(kit: ModuleType, tmp_path: Path
         config=None,
         enc=[],
         max_items=[],
+        extra=[],
     )
     kit.cmd_data(args)
     out = tmp_path / "out" / "words_train"
@@ -213,6 +214,37 @@ def test_data_keeps_every_labels_file_and_sample(kit: ModuleType, tmp_path: Path
     kit.cmd_data(args)
     assert len((tmp_path / "sub" / "words_train" / "labels.tsv").read_text().splitlines()) == 3
     args.splits = ["words_test"]
+    with pytest.raises(SystemExit, match="never travel"):
+        kit.cmd_data(args)
+
+
+def test_data_packs_an_extra_folder_that_links_its_images(kit: ModuleType, tmp_path: Path) -> None:
+    """A recased folder (scripts/recase_labels.py: labels + a ``source`` link) packs under its own
+    split name; image paths that leave the folder, and folders linking a test split, are refused."""
+    src = make_tsv_folder(tmp_path / "shared" / "lines_train")
+    recased = tmp_path / "runs" / "lines_recased"
+    recased.mkdir(parents=True)
+    (recased / "source").symlink_to(src, target_is_directory=True)
+    rows = [line.split("\t") for line in (src / "labels.tsv").read_text().splitlines()]
+    (recased / "labels.tsv").write_text("".join(f"source/{rel}\t{lab.lower()}\n" for rel, lab in rows))
+    args = argparse.Namespace(
+        src=str(tmp_path / "shared"),
+        out=str(tmp_path / "out"),
+        splits=["lines_recased"],
+        config=None,
+        enc=[],
+        max_items=[],
+        extra=[f"lines_recased={recased}"],
+    )
+    kit.cmd_data(args)
+    packed = open_dataset(tmp_path / "out" / "lines_recased")
+    assert [lab for _, lab in packed] == [lab.lower() for _, lab in rows]  # type: ignore[attr-defined]
+    assert not (tmp_path / "out" / "lines_recased" / "source").is_symlink()  # real files travel
+    (recased / "labels.tsv").write_text(f"../lines_train/{rows[0][0]}\t{rows[0][1]}\n")
+    with pytest.raises(SystemExit, match="inside the folder"):
+        kit.cmd_data(args)
+    (recased / "source").unlink()
+    (recased / "source").symlink_to(make_tsv_folder(tmp_path / "shared" / "lines_val"))
     with pytest.raises(SystemExit, match="never travel"):
         kit.cmd_data(args)
 
