@@ -190,19 +190,18 @@ def test_encode_greys_caps_and_quantises(kit: ModuleType) -> None:
         kit.Encoding.parse("png:32:9")
 
 
+def _data_args(src: Path, out: Path, split: str, *extra: str) -> argparse.Namespace:
+    """``gpu_kit.py data SRC OUT SPLIT [--extra ...]``'s parsed arguments."""
+    return argparse.Namespace(
+        src=str(src), out=str(out), splits=[split], config=None, enc=[], max_items=[], extra=list(extra)
+    )
+
+
 def test_data_keeps_every_labels_file_and_sample(kit: ModuleType, tmp_path: Path) -> None:
     src = make_tsv_folder(tmp_path / "src" / "words_train")
     shutil.copy(src / "labels.tsv", src / "labels_casesensitive.tsv")
     (src / "lexicon50.tsv").write_text("not a labels file\n", encoding="utf-8")
-    args = argparse.Namespace(
-        src=str(tmp_path / "src"),
-        out=str(tmp_path / "out"),
-        splits=["words_train"],
-        config=None,
-        enc=[],
-        max_items=[],
-        extra=[],
-    )
+    args = _data_args(tmp_path / "src", tmp_path / "out", "words_train")
     kit.cmd_data(args)
     out = tmp_path / "out" / "words_train"
     assert sorted(p.name for p in out.glob("*.tsv")) == ["labels.tsv", "labels_casesensitive.tsv"]
@@ -227,15 +226,7 @@ def test_data_packs_an_extra_folder_that_links_its_images(kit: ModuleType, tmp_p
     (recased / "source").symlink_to(src, target_is_directory=True)
     rows = [line.split("\t") for line in (src / "labels.tsv").read_text().splitlines()]
     (recased / "labels.tsv").write_text("".join(f"source/{rel}\t{lab.lower()}\n" for rel, lab in rows))
-    args = argparse.Namespace(
-        src=str(tmp_path / "shared"),
-        out=str(tmp_path / "out"),
-        splits=["lines_recased"],
-        config=None,
-        enc=[],
-        max_items=[],
-        extra=[f"lines_recased={recased}"],
-    )
+    args = _data_args(tmp_path / "shared", tmp_path / "out", "lines_recased", f"lines_recased={recased}")
     kit.cmd_data(args)
     packed = open_dataset(tmp_path / "out" / "lines_recased")
     assert [lab for _, lab in packed] == [lab.lower() for _, lab in rows]  # type: ignore[attr-defined]
