@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         for line in f:
             row = json.loads(line)
             teacher[os.path.realpath(row["path"])] = row["text"]
+    rows = read_labels_tsv(args.folder / "labels.tsv")
+    unread = sum(os.path.realpath(args.folder / rel) not in teacher for rel, _ in rows)
+    if rows and unread == len(rows):
+        ap.error(
+            f"{args.predictions}: no reading of an image of {args.folder} (its paths are relative to the "
+            "directory evaluate ran in: run both commands from the same one)"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     link = args.out / "source"
     if link.is_symlink() or link.exists():
@@ -42,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     link.symlink_to(args.folder.resolve(), target_is_directory=True)
     cased: list[str] = []
     caseless: list[str] = []
-    for rel, label in read_labels_tsv(args.folder / "labels.tsv"):
+    for rel, label in rows:
         image = os.path.realpath(args.folder / rel)
         path = f"source/{rel}"
         reading = teacher.get(image)
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             cased.append(f"{path}\t{new}\n")
     (args.out / "labels.tsv").write_text("".join(cased), encoding="utf-8")
     (args.out / "labels_caseless.tsv").write_text("".join(caseless), encoding="utf-8")
-    print(f"{args.out}: {len(cased)} lines cased, {len(caseless)} left caseless")
+    print(f"{args.out}: {len(cased)} lines cased, {len(caseless)} left caseless ({unread} without a reading)")
     return 0
 
 

@@ -79,3 +79,28 @@ def test_recase_script_writes_two_loadable_label_files(tmp_path: Path) -> None:
     assert cased[0][0].size == (64, 16)  # image paths resolve from the output folder
     rest = open_dataset(out, labels="labels_caseless.tsv")
     assert [rest.label(i) for i in range(len(rest))] == ["1 X 2"]
+
+
+def test_recase_script_fails_when_no_reading_matches(tmp_path: Path) -> None:
+    """Predictions written from another directory match no image: one clear error, no output."""
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    Image.new("L", (64, 16), 255).save(data / "images" / "a.png")
+    (data / "labels.tsv").write_text("images/a.png\tTOTAL\n")
+    preds = tmp_path / "teacher.jsonl"
+    preds.write_text(json.dumps({"path": "elsewhere/images/a.png", "label": "TOTAL", "text": "Total"}) + "\n")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "recase_labels.py"),
+            str(data),
+            str(preds),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "no reading of an image" in proc.stderr
+    assert not out.exists()
