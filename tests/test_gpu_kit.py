@@ -7,13 +7,12 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import importlib.util
+import importlib
 import io
 import json
 import os
 import shutil
 import string
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -39,13 +38,11 @@ GPU_CFG = REPO / "configs" / "crnn_v2_en_gpu.json"
 
 @pytest.fixture(scope="module")
 def kit() -> ModuleType:
-    """scripts/gpu_kit.py, imported from its path (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("gpu_kit", REPO / "scripts" / "gpu_kit.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_kit"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    """scripts/gpu_kit.py, imported with scripts/ on sys.path (scripts/ is not a package; the kit's
+    modules import their siblings, as they do when Python runs scripts/gpu_kit.py)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(REPO / "scripts"))
+        return importlib.import_module("gpu_kit")
 
 
 def _one_font() -> FontInfo:
