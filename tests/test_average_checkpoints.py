@@ -15,7 +15,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "average_checkpoints.
 
 def _tiny(seed: int, vocab: str = "abc") -> CRNN:
     torch.manual_seed(seed)
-    cfg = CRNNConfig(vocab=vocab, conv_channels=[4, 8, 8, 8, 8, 8, 8], hidden_size=8)
+    cfg = CRNNConfig(vocab=vocab, conv_channels=(4, 8, 8, 8, 8, 8, 8), hidden_size=8)
     return CRNN(cfg).eval()
 
 

@@ -75,10 +75,10 @@ def test_recase_script_writes_two_loadable_label_files(tmp_path: Path) -> None:
             check=True,
         )
     cased = open_dataset(out)
-    assert [cased.label(i) for i in range(len(cased))] == ["Total Sales"]
+    assert [cased[i][1] for i in range(len(cased))] == ["Total Sales"]
     assert cased[0][0].size == (64, 16)  # image paths resolve from the output folder
     rest = open_dataset(out, labels="labels_caseless.tsv")
-    assert [rest.label(i) for i in range(len(rest))] == ["1 X 2"]
+    assert [rest[i][1] for i in range(len(rest))] == ["1 X 2"]
 
 
 def test_recase_script_fails_when_no_reading_matches(tmp_path: Path) -> None:

@@ -84,7 +84,10 @@ def test_any_width_and_height_48(tps_config: CRNNConfig, width: int) -> None:
 def test_gradients_reach_the_localisation_network(tps_config: CRNNConfig) -> None:
     torch.manual_seed(0)
     model = CRNN(tps_config).train()
-    assert model.rectifier is not None
+    rect = model.rectifier
+    assert rect is not None
+    first_layer = rect.loc[0]
+    assert isinstance(first_layer, torch.nn.Conv2d)
     tok = Tokenizer(tps_config.vocab)
     x = torch.randn(4, 3, 32, 64)
     targets, lengths = tok.encode_batch(["ab", "c1", "Zz9", "q"])
@@ -92,7 +95,7 @@ def test_gradients_reach_the_localisation_network(tps_config: CRNNConfig) -> Non
     for step in range(2):
         opt.zero_grad()
         ctc_loss(model(x), targets, lengths).backward()
-        points, first = model.rectifier.points.weight.grad, model.rectifier.loc[0].weight.grad
+        points, first = rect.points.weight.grad, first_layer.weight.grad
         assert points is not None and points.abs().sum() > 0  # from the first step on
         if step == 1:  # the zero last layer passes gradients back once it has moved
             assert first is not None and first.abs().sum() > 0
@@ -114,6 +117,7 @@ def test_onnx_export_matches_pytorch_at_several_widths(tps_config: CRNNConfig, t
             x = torch.randn(2, 3, height, width)
             with torch.no_grad():
                 expected = model(x).numpy()
+                assert model.rectifier is not None
                 assert (model.rectifier(x) - x).abs().max() > 0.1  # the warp is not the identity
             got = session.run(None, {"images": x.numpy()})[0]
             assert got.shape == expected.shape

@@ -4,6 +4,7 @@ the new parts learn, and what cannot be widened is refused."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from crnn_plugin import CRNN, CRNNConfig, Tokenizer  # noqa: E402
 from crnn_plugin.ctc import ctc_loss  # noqa: E402
 from crnn_plugin.widen import check_widenable, widen_weights  # noqa: E402
 
-WIDER = {"conv_channels": (12, 24, 24, 24, 48, 48, 48), "hidden_size": 24}
+WIDER: dict[str, Any] = {"conv_channels": (12, 24, 24, 24, 48, 48, 48), "hidden_size": 24}
 
 
 def _trained_like(model: CRNN) -> CRNN:
@@ -57,9 +58,10 @@ def test_the_new_parts_learn(tiny_config: CRNNConfig) -> None:
     conv = wide.features[0]
     assert isinstance(conv, torch.nn.Conv2d) and conv.weight.grad is not None
     assert conv.weight.grad[8:].abs().sum() > 0  # the new channels of the first convolution
-    assert wide.rnn.weight_hh_l0.grad is not None
+    hh_grad = wide.rnn.weight_hh_l0.grad
+    assert isinstance(hh_grad, torch.Tensor)
     new_units = [g * 24 + j for g in range(4) for j in range(16, 24)]
-    assert wide.rnn.weight_hh_l0.grad[new_units].abs().sum() > 0  # the new hidden units
+    assert hh_grad[new_units].abs().sum() > 0  # the new hidden units
     assert wide.classifier.weight[:, 16:24].abs().sum() > 0  # zero at first, trained since
 
 
