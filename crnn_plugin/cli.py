@@ -43,6 +43,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read tall crops only as given (default: also rotated 90 degrees both ways, most probable kept)",
     )
+    p.add_argument(
+        "--no-stretch",
+        action="store_true",
+        help="read narrow crops only at their own aspect (default: also stretched to 3:1 width:height, "
+        "most probable kept)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument(
         "--batch-size",
@@ -227,6 +233,7 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         amp=not args.fp32,
         backend="torch" if args.fp32 else args.backend,
         rotate_tall=not args.upright,
+        stretch_narrow=not args.no_stretch,
         batch_invariant=not args.mixed_batches,
         workers=getattr(args, "workers", None),  # recognize only
     )

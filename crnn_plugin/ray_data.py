@@ -81,7 +81,8 @@ class CRNNPredictor:
 
     ``device``: ``"auto"`` runs on the GPU Ray gives the actor (``num_gpus=1``), else on CPU (int8
     ONNX Runtime with as many threads as the actor's ``num_cpus``). ``batch_size``, ``backend``,
-    ``beam_width``, ``rotate_tall`` and ``workers`` are the :class:`~crnn_plugin.Recognizer`'s.
+    ``beam_width``, ``rotate_tall``, ``stretch_narrow`` and ``workers`` are the
+    :class:`~crnn_plugin.Recognizer`'s.
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class CRNNPredictor:
         beam_width: int | None = None,
         rotate_tall: bool = True,
         workers: int | None = None,
+        stretch_narrow: bool = True,
     ) -> None:
         from .recognizer import Recognizer
 
@@ -108,6 +110,7 @@ class CRNNPredictor:
             backend=backend,
             batch_size=batch_size,
             rotate_tall=rotate_tall,
+            stretch_narrow=stretch_narrow,
             workers=workers or _threads_from_env(),
         )
         logger.info(

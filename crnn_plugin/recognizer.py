@@ -26,6 +26,7 @@ from .backend import Backend, backend_for_model, load_backend, num_frames
 from .ctc import Decoded, beam_search, best_path, log_softmax
 from .errors import ImageError, LexiconError, WeightsError
 from .preprocessing import ImageInput, describe, load_image, pad_batch, resize_height, to_array, width_buckets
+from .views import STRETCH_RATIO, TALL_RATIO, CropViews, choose_views
 from .vocab import Tokenizer
 
 if TYPE_CHECKING:
@@ -48,9 +49,6 @@ ONNX_WIDTH_MULTIPLE = 1
 #: ``Recognizer(batch_size=None)`` by device type. On an H200 the autocast path ran 0.63x the eager
 #: fp32 speed at batch 64 but 1.53x at 256 and 2.64x at 1024 (``benchmarks/gpu_results.md``).
 DEFAULT_BATCH_SIZE = {"cpu": 64, "cuda": 256}
-#: A crop at least this many times as tall as wide is also read rotated 90 degrees both ways
-#: (``Recognizer(rotate_tall=True)``): vertical text in scene images is mostly rotated text.
-TALL_RATIO = 1.5
 
 
 @dataclass(frozen=True)
@@ -152,7 +150,9 @@ class Recognizer:
     (see :func:`crnn_plugin.preprocessing.load_image`). Crops are resized to height 32 keeping the
     aspect ratio and batched by padded width, so a crop reads the same whatever else is in the
     call (``batch_invariant``); crops 1.5x taller than wide are also read turned 90 degrees
-    (``rotate_tall``). Results come back in input order.
+    (``rotate_tall``), unsure readings of crops narrower than 3:1 also stretched to 3:1
+    (``stretch_narrow``), the most probable reading kept (:mod:`crnn_plugin.views`). Results
+    come back in input order.
 
     ``model``: a :class:`~crnn_plugin.backend.Backend`, or a PyTorch :class:`~crnn_plugin.CRNN`
     (then ``device``, ``amp``, ``backend`` and ``onnx_path`` choose its backend). Backends: on
@@ -176,6 +176,7 @@ class Recognizer:
         workers: int | None = None,
         rotate_tall: bool = True,
         batch_invariant: bool = True,
+        stretch_narrow: bool = True,
     ) -> None:
         for name, value in (("batch_size", batch_size), ("workers", workers), ("beam_width", beam_width)):
             _check_positive_int(name, value)
@@ -197,6 +198,8 @@ class Recognizer:
         self.workers = workers or min(8, os.cpu_count() or 1)
         #: read tall crops (``TALL_RATIO``) in three orientations and keep the most probable reading
         self.rotate_tall = rotate_tall
+        #: re-read unsure crops narrower than ``STRETCH_RATIO`` stretched to it (:mod:`.views`)
+        self.stretch_narrow = stretch_narrow
         self.amp = amp
         self.beam_width = beam_width
         #: batches hold crops of one padded width only, so results do not depend on batch-mates
@@ -250,6 +253,7 @@ class Recognizer:
         workers: int | None = None,
         rotate_tall: bool = True,
         batch_invariant: bool = True,
+        stretch_narrow: bool = True,
         **kwargs: Any,
     ) -> Recognizer:
         """Load a model folder, shipped name or Hub repo id and wrap it in a Recognizer; the
@@ -265,6 +269,7 @@ class Recognizer:
             workers=workers,
             rotate_tall=rotate_tall,
             batch_invariant=batch_invariant,
+            stretch_narrow=stretch_narrow,
         )
         rec._folder = folder
         return rec
@@ -274,18 +279,24 @@ class Recognizer:
         """One input to a normalised ``(3, 32, W)`` float32 array; raises :class:`ImageError`."""
         return self._prepare_pil(load_image(image))
 
-    def prepare_variants(self, image: ImageInput) -> list[np.ndarray]:
-        """The ``(3, 32, W)`` arrays to read for one input: the crop as given and, for a tall crop
-        (height >= ``TALL_RATIO`` x width) when ``rotate_tall``, the crop rotated 90 degrees
-        clockwise and counter-clockwise (see :meth:`orient`). Raises :class:`ImageError`."""
+    def prepare_variants(self, image: ImageInput) -> CropViews:
+        """The ``(3, 32, W)`` arrays to read for one input (see :mod:`crnn_plugin.views`): the crop
+        as given; for a tall crop (height >= ``TALL_RATIO`` x width) when ``rotate_tall``, the crop
+        rotated 90 degrees clockwise and counter-clockwise; for a narrow crop (resized narrower
+        than ``STRETCH_RATIO`` x 32) when ``stretch_narrow``, the crop stretched to that width as
+        ``.stretched``. Raises :class:`ImageError`."""
         img = load_image(image)
-        out = [self._prepare_pil(img)]
+        views = CropViews([self._prepare_pil(img)])
+        if self.stretch_narrow:
+            width = max(self.config.min_width, round(STRETCH_RATIO * self.config.input_height))
+            if views[0].shape[-1] < width:
+                views.stretched = self._prepare_pil(img, min_width=width)
         if self.rotate_tall and img.height >= TALL_RATIO * img.width:
             for turn in (Image.Transpose.ROTATE_270, Image.Transpose.ROTATE_90):
-                out.append(self._prepare_pil(img.transpose(turn)))
-        return out
+                views.append(self._prepare_pil(img.transpose(turn)))
+        return views
 
-    def try_prepare(self, image: ImageInput) -> list[np.ndarray] | ImageError:
+    def try_prepare(self, image: ImageInput) -> CropViews | ImageError:
         """:meth:`prepare_variants` that returns the error instead of raising it; any decoder crash
         on one input becomes an :class:`ImageError` naming that input."""
         try:
@@ -295,16 +306,18 @@ class Recognizer:
         except Exception as e:  # noqa: BLE001 - one bad input must not cost the other results
             return ImageError(f"{describe(image)}: cannot read image ({type(e).__name__}: {e})")
 
-    def prepare_many(self, images: Sequence[ImageInput]) -> list[list[np.ndarray] | ImageError]:
+    def prepare_many(self, images: Sequence[ImageInput]) -> list[CropViews | ImageError]:
         """:meth:`try_prepare` for each input, in order, on ``self.workers`` threads."""
         if self.workers == 1 or len(images) < 2:
             return [self.try_prepare(x) for x in images]
         with ThreadPoolExecutor(max_workers=min(self.workers, len(images))) as pool:
             return list(pool.map(self.try_prepare, images))
 
-    def _prepare_pil(self, img: Image.Image) -> np.ndarray:
+    def _prepare_pil(self, img: Image.Image, min_width: int | None = None) -> np.ndarray:
         c = self.config
-        img = resize_height(img, height=c.input_height, min_width=c.min_width, max_width=c.max_width)
+        img = resize_height(
+            img, height=c.input_height, min_width=min_width or c.min_width, max_width=c.max_width
+        )
         if c.in_channels == 1:
             img = img.convert("L").convert("RGB")
         x = to_array(img, c.mean * (3 // len(c.mean)), c.std * (3 // len(c.std)))
@@ -359,24 +372,10 @@ class Recognizer:
     def orient(
         self, variants: Sequence[Sequence[np.ndarray]]
     ) -> tuple[list[np.ndarray], list[Decoded | None]]:
-        """One array per input from :meth:`prepare_variants`: the only one, or the orientation
-        whose best-path reading has the highest ``p(text|y)``; a rotation wins only if it reads at
-        least two characters (a tall crop may hold one upright character). Also returns the
-        chosen reading of every input that had several (None for the others)."""
-        out = [v[0] for v in variants]
-        reads: list[Decoded | None] = [None] * len(variants)
-        multi = [i for i, v in enumerate(variants) if len(v) > 1]
-        decoded = self.predict_tensors([t for i in multi for t in variants[i]]) if multi else []
-        k = 0
-        for i in multi:
-            options = decoded[k : k + len(variants[i])]
-            k += len(variants[i])
-            best = 0
-            for j, d in enumerate(options[1:], 1):
-                if len(d.text) >= 2 and d.confidence > options[best].confidence:
-                    best = j
-            out[i], reads[i] = variants[i][best], options[best]
-        return out, reads
+        """One array per input from :meth:`prepare_variants`, chosen by
+        :func:`crnn_plugin.views.choose_views`; also the chosen reading of every input that had
+        several views (None for the others)."""
+        return choose_views(variants, self.predict_tensors)
 
     def predict_oriented(
         self, variants: Sequence[Sequence[np.ndarray]], *, beam_width: int | None = None

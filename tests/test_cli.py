@@ -350,6 +350,16 @@ def test_recognize_rotated_word_and_upright(tmp_path: Path, capsys: pytest.Captu
     assert code == 0 and json.loads(out)["text"] != "MARKET"
 
 
+def test_recognize_condensed_word_and_no_stretch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A word squeezed to 30 % of its width reads right (stretched view); --no-stretch reads it as given."""
+    word = render_word("Coffee", size=36)
+    word.resize((int(word.width * 0.3), word.height)).save(tmp_path / "narrow.png")
+    code, out, _ = run_cli(["recognize", str(tmp_path / "narrow.png")], capsys)
+    assert code == 0 and json.loads(out)["text"] == "Coffee"
+    code, out, _ = run_cli(["recognize", str(tmp_path / "narrow.png"), "--no-stretch"], capsys)
+    assert code == 0 and json.loads(out)["text"] != "Coffee"
+
+
 def test_evaluate_reports_a_bad_benchmark_and_scores_the_others(
     tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
