@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from doctr.models import recognition as doctr_recognition
 from doctr.models.recognition import zoo as doctr_zoo
 from doctr.models.recognition.core import RecognitionPostProcessor
@@ -40,6 +41,7 @@ from .ctc import best_path, ctc_loss
 from .errors import WeightsError
 from .model import CRNN
 from .transfer import new_rows, transfer_weights, with_vocab
+from .views import STRETCH_BELOW, STRETCH_RATIO
 from .vocab import Tokenizer
 
 __all__ = [
@@ -87,6 +89,11 @@ class DoctrCRNN(_DoctrCRNN):
     ours (``self.crnn``). ``forward(x, target=None, return_model_output=False, return_preds=False)``
     returns docTR's dict: ``preds`` as ``(str, float)`` 2-tuples, ``out_map`` and ``loss``; with
     ``exportable=True`` only ``logits`` (for ONNX export). The CTC blank is the last class.
+
+    In eval mode, as :class:`~crnn_plugin.Recognizer` does, a crop whose content (docTR pads it
+    into 32x128) is narrower than 3:1 and whose reading is unsure is read once more stretched to
+    3:1, the more probable reading kept (:mod:`crnn_plugin.views`); ``out_map`` stays the logits
+    of the crops as given. ``stretch_narrow = False`` turns this off.
     """
 
     def __init__(
@@ -106,6 +113,8 @@ class DoctrCRNN(_DoctrCRNN):
             "arch": ARCH_NAME,
         }
         self.postprocessor = CTCDecoder(model.config.vocab)  # type: ignore[assignment]
+        #: re-read unsure crops whose content is narrower than 3:1 stretched to 3:1 (eval mode)
+        self.stretch_narrow = True
 
     def forward(  # type: ignore[override]
         self,
@@ -126,8 +135,29 @@ class DoctrCRNN(_DoctrCRNN):
             out["out_map"] = logits
         if target is None or return_preds:
             out["preds"] = self.postprocessor(logits)
+            if self.stretch_narrow and not self.training:
+                out["preds"] = self._stretch_unsure(x, out["preds"])
         if target is not None:
             out["loss"] = self.compute_loss(logits, target)
+        return out
+
+    def _stretch_unsure(self, x: torch.Tensor, preds: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """``preds`` with unsure narrow crops of the padded batch ``x`` ``(N, C, H, W)`` re-read
+        stretched to ``STRETCH_RATIO`` (see :mod:`crnn_plugin.views`)."""
+        height = x.shape[-2]
+        width = round(STRETCH_RATIO * height)
+        spans = content_columns(x, self.cfg["mean"], self.cfg["std"])
+        todo = [i for i, (a, b) in enumerate(spans) if 0 < b - a < width and preds[i][1] < STRETCH_BELOW]
+        if not todo:
+            return preds
+        crops = [x[i : i + 1, :, :, spans[i][0] : spans[i][1]].float() for i in todo]
+        batch = torch.cat([F.interpolate(c, size=(height, width), mode="bilinear") for c in crops])
+        with torch.no_grad():
+            again = self.postprocessor(self.crnn(batch.to(x.dtype)))
+        out = list(preds)
+        for i, (text, conf) in zip(todo, again):
+            if len(text) >= 2 and conf > out[i][1]:
+                out[i] = (text, conf)
         return out
 
     def compute_loss(self, model_output: torch.Tensor, target: list[str]) -> torch.Tensor:  # type: ignore[override]
@@ -162,6 +192,21 @@ class DoctrCRNN(_DoctrCRNN):
         # the weights' normalisation, under this model's vocabulary
         self.crnn.config = dataclasses.replace(loaded.config, vocab=self.vocab)
         self.cfg.update(mean=tuple(loaded.config.mean), std=tuple(loaded.config.std))
+
+
+def content_columns(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> list[tuple[int, int]]:
+    """Per crop of a docTR batch ``(N, C, H, W)``: the ``[start, end)`` columns that are not
+    docTR's padding (zeros before normalisation, so ``-mean / std``); ``(0, 0)`` if all padding."""
+    c = x.shape[1]
+    m = torch.tensor(list(mean) * (c // len(mean)), dtype=torch.float32, device=x.device)
+    sd = torch.tensor(list(std) * (c // len(std)), dtype=torch.float32, device=x.device)
+    pad = (-m / sd).view(1, -1, 1, 1)
+    content = ((x.float() - pad).abs() > 1e-3).any(dim=2).any(dim=1)  # (N, W)
+    spans = []
+    for row in content:
+        cols = torch.nonzero(row).flatten()
+        spans.append((int(cols[0]), int(cols[-1]) + 1) if len(cols) else (0, 0))
+    return spans
 
 
 def _warn_new_rows(vocab: str, new: list[str], source: str) -> None:

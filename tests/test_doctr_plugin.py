@@ -326,3 +326,35 @@ def test_a_48_px_model_gets_48_px_boxes_from_doctr(tiny_model: CRNN) -> None:
     assert tuple(pred.pre_processor.resize.size) == (48, 192)
     out = pred([np.full((20, 60, 3), 255, dtype=np.uint8)])
     assert len(out) == 1 and isinstance(out[0][0], str)
+
+
+def test_content_columns_find_docTRs_padding() -> None:
+    """docTR's own pre-processing pads a narrow crop on the right; the content span is found."""
+    from doctr.models.preprocessor import PreProcessor
+
+    from crnn_plugin.doctr_plugin import content_columns
+
+    pre = PreProcessor((32, 128), batch_size=2, preserve_aspect_ratio=True, mean=(0.5,) * 3, std=(0.5,) * 3)
+    narrow = np.asarray(render_word("ok", size=28, height=40))
+    wide = np.asarray(render_word("a much longer line of text", size=28))
+    (batch,) = pre([narrow, wide])
+    spans = content_columns(batch, (0.5,) * 3, (0.5,) * 3)
+    expected = round(narrow.shape[1] * 32 / narrow.shape[0])
+    assert spans[0][0] == 0 and abs(spans[0][1] - expected) <= 1
+    assert spans[1] == (0, 128)
+
+
+def test_doctr_path_reads_condensed_words_with_the_stretched_view() -> None:
+    """Through docTR's recognition_predictor (32x128, padded), words squeezed to 30 % of their
+    width read right with the stretched view; with ``stretch_narrow = False`` they do not."""
+    needs_weights()
+    words = ["STREET", "Coffee", "minimum"]
+    crops = []
+    for w in words:
+        im = render_word(w, size=36)
+        crops.append(np.asarray(im.resize((int(im.width * 0.3), im.height), Image.Resampling.BILINEAR)))
+    model = DoctrCRNN(crnn_plugin.from_pretrained())
+    predictor = recognition_predictor(model, batch_size=8)
+    assert [p[0] for p in predictor(crops)] == words
+    model.stretch_narrow = False
+    assert [p[0] for p in predictor(crops)] != words
