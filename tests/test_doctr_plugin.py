@@ -338,6 +338,7 @@ def test_content_columns_find_docTRs_padding() -> None:
     narrow = np.asarray(render_word("ok", size=28, height=40))
     wide = np.asarray(render_word("a much longer line of text", size=28))
     batch = pre([narrow, wide])[0]
+    assert isinstance(batch, torch.Tensor)
     spans = content_columns(batch, (0.5,) * 3, (0.5,) * 3)
     expected = round(narrow.shape[1] * 32 / narrow.shape[0])
     assert spans[0][0] == 0 and abs(spans[0][1] - expected) <= 1
