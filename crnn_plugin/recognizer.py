@@ -5,27 +5,29 @@ in numpy/PIL (:mod:`crnn_plugin.preprocessing`), batched by width, run by a
 :class:`~crnn_plugin.backend.Backend` (int8 ONNX Runtime, or PyTorch on CPU or CUDA) and decoded
 by CTC in numpy (:mod:`crnn_plugin.ctc`). Nothing here imports torch: only the PyTorch backend
 does, when it is chosen. Lexicons (:mod:`crnn_plugin.lexicon`) and detector regions
-(:mod:`crnn_plugin.regions`) use the Recognizer; it imports neither.
+(:mod:`crnn_plugin.regions`) use the Recognizer; it imports neither. :class:`Prediction`
+(:mod:`crnn_plugin.prediction`) and the argument checks (:mod:`crnn_plugin.recognizer_inputs`)
+live in their own modules and are re-exported here.
 """
 
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from .backend import Backend, backend_for_model, load_backend, num_frames
 from .ctc import Decoded, beam_search, best_path, log_softmax
-from .errors import ImageError, LexiconError, WeightsError
+from .errors import ImageError, WeightsError
+from .prediction import Prediction
 from .preprocessing import ImageInput, describe, load_image, pad_batch, resize_height, to_array, width_buckets
+from .recognizer_inputs import LexiconLike, _check_positive_int, _is_single_input, _lexicons_per_input
 from .views import STRETCH_RATIO, TALL_RATIO, CropViews, choose_views
 from .vocab import Tokenizer
 
@@ -51,28 +53,6 @@ ONNX_WIDTH_MULTIPLE = 1
 DEFAULT_BATCH_SIZE = {"cpu": 64, "cuda": 256}
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """Result for one crop.
-
-    ``error`` is ``None`` on success; for an input that could not be read it holds the message,
-    ``text`` is ``""`` and ``confidence`` is ``0.0``. Lexicon fields are set when a lexicon was used.
-    """
-
-    text: str
-    confidence: float
-    char_confidences: tuple[float, ...] = ()
-    error: str | None = None
-    raw_text: str | None = None  # lexicon-free text when a lexicon was applied
-    lexicon_used: bool = False
-    extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """True when the crop was read and recognised."""
-        return self.error is None
-
-
 def __getattr__(name: str) -> Any:
     """PyTorch helpers that lived here: ``resolve_device``, ``cuda_amp_dtype`` and
     ``cpu_supports_bf16`` are in :mod:`crnn_plugin.torch_backend` (importing them imports torch)."""
@@ -81,62 +61,6 @@ def __getattr__(name: str) -> Any:
 
         return getattr(torch_backend, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class LexiconLike(Protocol):
-    """What ``Recognizer(..., lexicon=...)`` needs of a lexicon (:class:`crnn_plugin.Lexicon`):
-    the prediction for one crop from its ``(T, C)`` log-probabilities and best-path reading."""
-
-    def correct(self, log_probs: np.ndarray, decoded: Decoded, vocab: str) -> Prediction: ...
-
-
-def _lexicons_per_input(lexicon: object, n: int) -> list[LexiconLike | None]:
-    """The ``lexicon=`` of a call on ``n`` inputs as one lexicon (or None) per input: one
-    :class:`~crnn_plugin.Lexicon` for all, or a sequence with one Lexicon or None per input."""
-    hint = "pass Lexicon(words) to use one word list for every input"
-    if _is_lexicon(lexicon):
-        return [lexicon] * n  # type: ignore[list-item]
-    if isinstance(lexicon, (str, os.PathLike)):  # a name ('en-50k') or a word-list file
-        from .lexicon import Lexicon  # imported on use: lexicon.py builds on this module
-
-        return [Lexicon.load(lexicon)] * n
-    if not isinstance(lexicon, Sequence):
-        raise LexiconError(
-            f"lexicon= takes a Lexicon, or one Lexicon (or None) per input; "
-            f"got a {type(lexicon).__name__}: {hint}"
-        )
-    lexs = list(lexicon)
-    for i, x in enumerate(lexs):
-        if x is not None and not _is_lexicon(x):
-            raise LexiconError(f"lexicon[{i}] is a {type(x).__name__}, not a Lexicon or None: {hint}")
-    if len(lexs) != n:
-        raise LexiconError(f"{len(lexs)} lexicons given for {n} inputs (one Lexicon or None per input)")
-    return lexs
-
-
-def _is_lexicon(x: object) -> bool:
-    return callable(getattr(x, "correct", None)) and not isinstance(x, type)
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if value is not None and (
-        not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1
-    ):
-        raise ValueError(f"{name} must be an integer >= 1 (or None), got {value!r}")
-
-
-def _is_single_input(images: object) -> bool:
-    """One image (a path, bytes, a PIL image, an ``(H, W)`` or ``(H, W, 1|3|4)`` array) rather than
-    a collection of them (a list, tuple, generator, an ``(N, H, W, C)`` array, an ``(N, H, W)``
-    array with N and W over 4...)."""
-    if isinstance(images, (str, bytes, bytearray, os.PathLike, Image.Image)):
-        return True
-    shape = getattr(images, "shape", None)  # arrays: one image, or a batch along the first axis
-    if shape is not None:
-        # (N, H, W) is a batch only when neither end axis can be channels: a channels-first or
-        # 2-channel image then fails loudly as one image instead of being read row by row
-        return len(shape) <= 2 or (len(shape) == 3 and (shape[-1] <= 4 or shape[0] <= 4))
-    return not isinstance(images, Iterable)
 
 
 class Recognizer:

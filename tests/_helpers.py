@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from crnn_plugin.cli import main
+
 REPO = Path(__file__).resolve().parents[1]
 #: The shared benchmark data (never copied into the repo); override with CRNN_PLUGIN_DATA.
 DATA = Path(os.environ.get("CRNN_PLUGIN_DATA", REPO.parent / "shared" / "data"))
@@ -51,3 +53,9 @@ def small_font_dirs() -> list[str]:
     if preferred:
         return preferred[:2]
     return sorted(dirs, key=lambda d: (dirs[d], d))[:3]
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -7,6 +7,7 @@ in a virtualenv without it, and tests that use the PyTorch fixtures skip there.
 from __future__ import annotations
 
 import string
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -41,3 +42,11 @@ def tiny_model(tiny_config: CRNNConfig) -> CRNN:
 @pytest.fixture
 def word_image() -> Image.Image:
     return render_word("hello")
+
+
+@pytest.fixture
+def model_dir(tiny_model: CRNN, tmp_path: Path) -> Path:
+    """The tiny PyTorch model saved without an int8 export (runs in PyTorch; skipped without it)."""
+    from crnn_plugin import save_pretrained
+
+    return save_pretrained(tiny_model, tmp_path / "model")
