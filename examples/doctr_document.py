@@ -21,13 +21,9 @@ import numpy as np
 import torch
 from doctr.io import DocumentFile
 from doctr.models import detection, ocr_predictor
-from PIL import Image
 from torch import nn
 
 import crnn_plugin  # noqa: F401  (registers reco_arch="crnn_plugin" with docTR)
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _words import word_spans  # noqa: E402
 
 
 class RapidOCRDetector(detection.DBNet):  # type: ignore[misc]
@@ -52,15 +48,13 @@ class RapidOCRDetector(detection.DBNet):  # type: ignore[misc]
             self._next += 1
             h, w = page.shape[:2]
             res = self.engine(page, use_det=True, use_cls=False, use_rec=False)
-            words = []
+            lines = []
             det = getattr(res, "boxes", None)  # a detection-only call returns TextDetOutput
+            # PP-OCR finds text lines; the default model has a space class and reads them whole
             for q in [] if det is None else np.asarray(det, dtype=np.float32):
                 x0, y0, x1, y1 = q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max()
-                line = Image.fromarray(page).crop((int(x0), int(y0), int(x1) + 1, int(y1) + 1))
-                # PP-OCR finds lines; docTR's recognizers read words: cut at the word gaps
-                for a, b in word_spans(line):
-                    words.append([(x0 + a) / w, y0 / h, (x0 + b) / w, y1 / h, 1.0])
-            boxes = np.asarray(words, dtype=np.float32).reshape(-1, 5).clip(0, 1)
+                lines.append([x0 / w, y0 / h, (x1 + 1) / w, (y1 + 1) / h, 1.0])
+            boxes = np.asarray(lines, dtype=np.float32).reshape(-1, 5).clip(0, 1)
             preds.append({"words": boxes})
         return {"preds": preds}
 
