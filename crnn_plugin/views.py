@@ -54,9 +54,9 @@ def choose_views(
     (rules above). ``read`` decodes a list of arrays (``Recognizer.predict_tensors``). Also
     returns the chosen reading of every input that had several views (None for the others)."""
     out = [v[0] for v in views]
-    reads: list[Decoded | None] = [None] * len(views)
     todo = [i for i, v in enumerate(views) if len(v) > 1 or _stretched(v) is not None]
     decoded = read([t for i in todo for t in views[i]]) if todo else []
+    chosen: dict[int, Decoded] = {}
     k = 0
     for i in todo:
         options = decoded[k : k + len(views[i])]
@@ -65,11 +65,14 @@ def choose_views(
         for j, d in enumerate(options[1:], 1):
             if _wins(d, options[best]):
                 best = j
-        out[i], reads[i] = views[i][best], options[best]
-    unsure = [i for i in todo if _stretched(views[i]) is not None and reads[i].confidence < STRETCH_BELOW]  # type: ignore[union-attr]
-    stretched = [_stretched(views[i]) for i in unsure]
-    for i, s, d in zip(unsure, stretched, read([s for s in stretched if s is not None]) if unsure else []):
-        current = reads[i]
-        if s is not None and current is not None and _wins(d, current):
-            out[i], reads[i] = s, d
+        out[i], chosen[i] = views[i][best], options[best]
+    unsure = [
+        (i, s)
+        for i in todo
+        if (s := _stretched(views[i])) is not None and chosen[i].confidence < STRETCH_BELOW
+    ]
+    for (i, s), d in zip(unsure, read([s for _, s in unsure]) if unsure else []):
+        if _wins(d, chosen[i]):
+            out[i], chosen[i] = s, d
+    reads: list[Decoded | None] = [chosen.get(i) for i in range(len(views))]
     return out, reads
