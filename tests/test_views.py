@@ -11,6 +11,8 @@ from crnn_plugin import Recognizer
 from crnn_plugin.ctc import Decoded
 from crnn_plugin.views import STRETCH_BELOW, STRETCH_RATIO, CropViews, choose_views
 
+pytestmark = pytest.mark.light
+
 
 def _arr(tag: float, width: int = 16) -> np.ndarray:
     return np.full((3, 32, width), tag, dtype=np.float32)
