@@ -165,6 +165,7 @@ def test_train_cli_reports_bad_configs_in_one_line(
         ({"arch": "resnet"}, "unknown arch 'resnet'"),
         ({"val_dirs": "data/x"}, "val_dirs must be a list of folders"),
         ({"out_dir": 2024}, "out_dir must be a string"),
+        ({"squeeze_p": 1.5}, "squeeze_p must be in [0, 1]"),
     ]
     for change, message in cases:
         cfg.write_text(json.dumps({**good, **change}))
@@ -270,3 +271,22 @@ def test_new_real_sources_load_through_the_dataset_readers(name: str) -> None:
     assert img.mode == "RGB"
     small = shrink_to_height(img, np.random.default_rng(0), 10, 18)
     assert small.height <= 18 or small is img  # only ever shrinks
+
+
+def test_squeeze_narrows_samples() -> None:
+    """``squeeze_p`` squeezes variable-width samples horizontally (condensed glyphs, fewer frames)."""
+    from crnn_plugin.training.loader import BatchStream, WeightedSource
+
+    words = ("alpha", "beta", "gamma")
+    src = WeightedSource(data=[(render_word(w, height=32), w) for w in words], weight=1.0)
+
+    def first_batch(squeeze_p: float) -> torch.Tensor:
+        half = (0.5, 0.5, 0.5)
+        stream = BatchStream(
+            [src], batch_size=32, mean=half, std=half, pool=1, doctr_fraction=0, squeeze_p=squeeze_p
+        )
+        return stream.group(0)[0].images
+
+    plain, squeezed = first_batch(0.0), first_batch(1.0)
+    assert plain.shape[0] == squeezed.shape[0] == 32
+    assert squeezed.shape[-1] < 0.85 * plain.shape[-1]  # at most 0.7x, times the +-15 % jitter

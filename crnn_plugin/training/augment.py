@@ -94,12 +94,12 @@ def layout_variable(
     min_width: int = 8,
     max_width: int = 400,
     width_jitter: float = 0.0,
+    scale: float = 1.0,
 ) -> Image.Image:
-    """Our own layout: height 32, aspect ratio kept (optionally jittered), width clamped."""
+    """Our own layout: height 32, aspect ratio kept (times ``scale``, optionally jittered), width clamped."""
     w, h = img.size
-    scale = 1.0
     if rng is not None and width_jitter > 0:
-        scale = float(np.exp(rng.uniform(-width_jitter, width_jitter)))
+        scale *= float(np.exp(rng.uniform(-width_jitter, width_jitter)))
     new_w = int(round(w * height / h * scale))
     new_w = max(min_width, min(max_width, new_w))
     return img.resize((new_w, height), Image.Resampling.BILINEAR)

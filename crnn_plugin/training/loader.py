@@ -70,6 +70,8 @@ class BatchStream(IterableDataset):  # type: ignore[type-arg]
         max_width: int = 400,
         width_jitter: float = 0.15,
         height: int = 32,
+        squeeze_p: float = 0.0,
+        squeeze_range: tuple[float, float] = (0.35, 0.7),
     ) -> None:
         if not sources:
             raise ValueError("no data sources")
@@ -82,6 +84,7 @@ class BatchStream(IterableDataset):  # type: ignore[type-arg]
         self.seed, self.rank, self.start_group, self.pool = seed, rank, start_group, pool
         self.doctr_fraction, self.max_width, self.width_jitter = doctr_fraction, max_width, width_jitter
         self.height = height  # the model's input height; docTR's layout keeps its 1:4 box
+        self.squeeze_p, self.squeeze_range = squeeze_p, squeeze_range
 
     def group(self, g: int) -> list[Batch]:
         """Super-batch ``g``: ``pool`` batches of similar-width samples (deterministic)."""
@@ -111,8 +114,16 @@ class BatchStream(IterableDataset):  # type: ignore[type-arg]
             if " " not in label and rng.random() < self.doctr_fraction:  # docTR reads words, not lines
                 img = layout_doctr(img, height=self.height, width=4 * self.height)
             else:
+                squeeze = 1.0
+                if self.squeeze_p > 0 and rng.random() < self.squeeze_p:  # no draw when off: same stream
+                    squeeze = float(rng.uniform(*self.squeeze_range))
                 img = layout_variable(
-                    img, rng, height=self.height, max_width=self.max_width, width_jitter=self.width_jitter
+                    img,
+                    rng,
+                    height=self.height,
+                    max_width=self.max_width,
+                    width_jitter=self.width_jitter,
+                    scale=squeeze,
                 )
             samples.append((to_tensor(img, self.mean, self.std), label, not src.case_sensitive))
         samples.sort(key=lambda s: s[0].shape[-1])

@@ -163,6 +163,8 @@ def train(cfg: TrainConfig, *, resume: bool = True, status: dict[str, Any] | Non
         max_width=cfg.max_width,
         width_jitter=cfg.width_jitter,
         height=mcfg.input_height,
+        squeeze_p=cfg.squeeze_p,
+        squeeze_range=tuple(cfg.squeeze_range),  # type: ignore[arg-type]
     )
     loader = DataLoader(
         stream,

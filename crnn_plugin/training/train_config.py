@@ -63,6 +63,10 @@ class TrainConfig:
     doctr_fraction: float = 0.2
     max_width: int = 400
     width_jitter: float = 0.15
+    # share of variable-width samples squeezed horizontally by a factor in squeeze_range (condensed
+    # glyphs, few frames per character: what slanted boxes and tall fonts give at 32 px)
+    squeeze_p: float = 0.0
+    squeeze_range: tuple[float, float] = (0.35, 0.7)
     seed: int = 0
     workers: int = 1
     threads: int = 1
@@ -119,6 +123,12 @@ class TrainConfig:
                 raise ValueError(
                     f"{key} must be a string, got {getattr(self, key)!r} (--set '{key}=\"...\"')"
                 )
+        lo, hi = self.squeeze_range
+        if not 0.0 <= self.squeeze_p <= 1.0 or not 0.0 < lo <= hi <= 1.0:
+            raise ValueError(
+                "squeeze_p must be in [0, 1] and squeeze_range within (0, 1], "
+                f"got {self.squeeze_p}, {self.squeeze_range}"
+            )
         if not isinstance(self.val_dirs, list) or not all(isinstance(d, str) for d in self.val_dirs):
             raise ValueError(f"val_dirs must be a list of folders, got {self.val_dirs!r}")
         for src in self.sources:
