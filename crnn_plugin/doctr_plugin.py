@@ -41,7 +41,7 @@ from .ctc import best_path, ctc_loss
 from .errors import WeightsError
 from .model import CRNN
 from .transfer import new_rows, transfer_weights, with_vocab
-from .views import STRETCH_BELOW, STRETCH_RATIO
+from .views import STRETCH_BELOW, STRETCH_RATIO, wins
 from .vocab import Tokenizer
 
 __all__ = [
@@ -156,7 +156,7 @@ class DoctrCRNN(_DoctrCRNN):
             again = self.postprocessor(self.crnn(batch.to(x.dtype)))
         out = list(preds)
         for i, (text, conf) in zip(todo, again):
-            if len(text) >= 2 and conf > out[i][1]:
+            if wins(text, conf, out[i][1]):
                 out[i] = (text, conf)
         return out
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .ctc import Decoded
 
-__all__ = ["TALL_RATIO", "STRETCH_RATIO", "STRETCH_BELOW", "CropViews", "choose_views"]
+__all__ = ["TALL_RATIO", "STRETCH_RATIO", "STRETCH_BELOW", "CropViews", "choose_views", "wins"]
 
 #: A crop at least this many times as tall as wide is also read rotated 90 degrees both ways.
 TALL_RATIO = 1.5
@@ -43,8 +43,14 @@ def _stretched(views: Sequence[np.ndarray]) -> np.ndarray | None:
     return getattr(views, "stretched", None)
 
 
+def wins(text: str, confidence: float, best_confidence: float) -> bool:
+    """Whether another view's reading replaces the best so far: two characters or more, and
+    more probable."""
+    return len(text) >= 2 and confidence > best_confidence
+
+
 def _wins(d: Decoded, best: Decoded) -> bool:
-    return len(d.text) >= 2 and d.confidence > best.confidence
+    return wins(d.text, d.confidence, best.confidence)
 
 
 def choose_views(

@@ -207,12 +207,17 @@ def test_rotated_vertical_text_is_read() -> None:
     assert rec(tall_upright)[0].text == rec.predict_tensors([rec.prepare(tall_upright)])[0].text
 
 
-def _very_wide_crop() -> tuple[str, Image.Image]:
-    """12 run-together 'Welcome' in one 40:1 crop; skips without the shipped weights."""
+def _needs_shipped_default() -> None:
+    """Skip where the shipped default weights are absent."""
     from crnn_plugin.model_folder import DEFAULT_MODEL, shipped_models
 
     if DEFAULT_MODEL not in shipped_models():
         pytest.skip("no shipped weights")
+
+
+def _very_wide_crop() -> tuple[str, Image.Image]:
+    """12 run-together 'Welcome' in one 40:1 crop; skips without the shipped weights."""
+    _needs_shipped_default()
     text = "Welcome" * 12
     return text, render_word(text, height=30, size=24)
 
@@ -261,10 +266,7 @@ def test_collections_of_any_kind_and_bad_counts(tiny_model: CRNN) -> None:
 def test_default_model_reads_a_text_line_with_single_spaces() -> None:
     """The default model has a space class: a rendered line of words reads with one space between
     words (none leading or trailing), the same crops' words alone read without one."""
-    from crnn_plugin.model_folder import DEFAULT_MODEL, shipped_models
-
-    if DEFAULT_MODEL not in shipped_models():
-        pytest.skip("no shipped weights")
+    _needs_shipped_default()
     rec = Recognizer.from_pretrained(device="cpu")
     if " " not in rec.tokenizer.vocab:
         pytest.skip("the default model has no space class")
@@ -292,10 +294,7 @@ def test_default_model_reads_narrow_lower_case_spaces() -> None:
     """Lower-case words at the font's own space (0.21 em in Pillow's default font) keep it: the miss
     of the first v2 weights ('helloworld'), fixed by lower-case lines with tight gaps in training
     (stages 2-3)."""
-    from crnn_plugin.model_folder import DEFAULT_MODEL, shipped_models
-
-    if DEFAULT_MODEL not in shipped_models():
-        pytest.skip("no shipped weights")
+    _needs_shipped_default()
     rec = Recognizer.from_pretrained(device="cpu")
     texts = ["hello world", "see you soon", "the quick brown fox", "call me later"]
     assert rec(render_word("hello world"))[0].text == "hello world"
@@ -309,10 +308,7 @@ def test_default_model_reads_narrow_lower_case_spaces() -> None:
     "update this.",
 )
 def test_default_model_reads_spaces_tighter_than_the_font() -> None:
-    from crnn_plugin.model_folder import DEFAULT_MODEL, shipped_models
-
-    if DEFAULT_MODEL not in shipped_models():
-        pytest.skip("no shipped weights")
+    _needs_shipped_default()
     rec = Recognizer.from_pretrained(device="cpu")
     assert rec(_line_with_gaps(["hello", "world"], 0.8))[0].text == "hello world"
 
