@@ -225,6 +225,34 @@ def test_strong_perspective_crop_is_tight_around_the_quad() -> None:
         assert qx0 - x0 <= slack and x1 - qx1 <= slack and qy0 - y0 <= slack and y1 - qy1 <= slack
 
 
+def test_tilt_rotates_words_steeply_and_crops_around_them() -> None:
+    cfg = mode_config("tilted", p_cut=0.0, p_shear=0.0, p_rotate=0.0, p_perspective=0.0)
+    box = (100.0, 100.0, 300.0, 150.0)  # 4:1, a word
+    angles = []
+    for seed in range(30):
+        warp = plan_warp(random.Random(seed), np.random.default_rng(seed), cfg, box, 50.0)
+        assert warp.moved
+        (tlx, tly), (trx, try_) = warp.dst[0], warp.dst[1]
+        angle = math.degrees(math.atan2(try_ - tly, trx - tlx))
+        assert cfg.tilt_deg[0] - 1e-6 <= abs(angle) <= cfg.tilt_deg[1] + 1e-6
+        angles.append(angle)
+        x0, y0, x1, y1 = warp.crop
+        (qx0, qy0), (qx1, qy1) = warp.dst.min(0), warp.dst.max(0)
+        assert x0 <= qx0 and y0 <= qy0 and qx1 <= x1 and qy1 <= y1
+    assert min(angles) < 0 < max(angles)  # both directions
+    # a long line is never tilted (its crop would shrink the glyphs to nothing) ...
+    line = (100.0, 100.0, 100.0 + 9 * 50.0, 150.0)
+    warp = plan_warp(random.Random(0), np.random.default_rng(0), cfg, line, 50.0)
+    assert not warp.moved
+    # ... and with the option off (the default) no random number is drawn for it, so the
+    # samples of configs without it stay as they were
+    off, on = random.Random(3), random.Random(3)
+    plan_warp(off, np.random.default_rng(3), dataclasses.replace(cfg, p_tilt=0.0), box, 50.0)
+    plan_warp(on, np.random.default_rng(3), dataclasses.replace(cfg, p_tilt=1e-12), box, 50.0)
+    off.random()  # stands for the one draw "on" made for the tilt
+    assert off.random() == on.random()
+
+
 def test_relief_effects_stay_in_range() -> None:
     r = random.Random(0)
     mask = np.zeros((32, 60), np.float32)

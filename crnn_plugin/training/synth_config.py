@@ -12,7 +12,8 @@ class SynthConfig:
     """Knobs of :class:`~crnn_plugin.training.synth.SynthWordGenerator` (probabilities are per sample).
 
     Each scene-geometry family has its own probability: ``p_arc`` (true curved text),
-    ``p_strong_perspective`` (side views), ``p_3d`` (emboss / extrusion / drop shadow),
+    ``p_strong_perspective`` (side views), ``p_tilt`` (steep in-plane rotation, off by default),
+    ``p_3d`` (emboss / extrusion / drop shadow),
     ``p_photo`` (photographic backgrounds), ``p_neighbors`` and ``p_side_neighbors`` (clutter
     from nearby text).
     Setting one to 1.0 forces that family, which is how the preview sheet and tests use them.
@@ -99,6 +100,9 @@ class SynthConfig:
     p_strong_perspective: float = 0.12  # the text plane turned in 3D and seen by a pinhole camera
     max_yaw_deg: float = 45.0  # side views (SVT-Perspective)
     max_pitch_deg: float = 25.0
+    p_tilt: float = 0.0  # steep in-plane rotation (signs seen from below, badges); off by default
+    tilt_deg: tuple[float, float] = (8.0, 40.0)  # |angle| range of a tilt
+    tilt_max_aspect: float = 8.0  # only text boxes at most this wide (in heights) are tilted
 
     # Crop margins, in units of the text height.
     margin_x: tuple[float, float] = (0.0, 0.4)

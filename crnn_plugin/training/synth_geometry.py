@@ -104,8 +104,21 @@ def plan_warp(
         width = float(np.ptp(dst[:, 0]))
         dst = side_view(dst, yaw, pitch, width * r.uniform(0.9, 2.5) + 2 * box_h)
         moved = True
+    # no random draw when the option is off: seeds of configs without it stay as they were
+    tilt = cfg.p_tilt > 0 and (bx1 - bx0) <= cfg.tilt_max_aspect * box_h and r.random() < cfg.p_tilt
+    if tilt:
+        dst = _rotated(dst, math.radians(r.uniform(*cfg.tilt_deg) * r.choice((-1, 1))))
+        moved = True
     sides = _side_edges(src, dst, gaps, box_h)
-    return Warp(src, dst, _crop(r, cfg, dst, box_h, gaps, sides, tight=strong), moved)
+    return Warp(src, dst, _crop(r, cfg, dst, box_h, gaps, sides, tight=strong or tilt), moved)
+
+
+def _rotated(quad: np.ndarray, angle: float) -> np.ndarray:
+    """``quad`` (4, 2) rotated by ``angle`` (radians) about its centre."""
+    c = quad.mean(0)
+    cos_t, sin_t = math.cos(angle), math.sin(angle)
+    rot = np.array([[cos_t, -sin_t], [sin_t, cos_t]])
+    return (quad - c) @ rot.T + c
 
 
 def _side_edges(

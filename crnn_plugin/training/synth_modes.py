@@ -18,6 +18,7 @@ MODES: dict[str, dict[str, float]] = {
     "lines": {**_PLAIN, "p_line": 1.0},
     "curved": {**_PLAIN, "p_arc": 1.0},
     "perspective": {**_PLAIN, "p_strong_perspective": 1.0},
+    "tilted": {**_PLAIN, "p_tilt": 1.0},
     "emboss": {**_PLAIN, "p_3d": 1.0, "w_extrude": 0.0, "w_drop_shadow": 0.0},
     "extrusion": {**_PLAIN, "p_3d": 1.0, "w_emboss": 0.0, "w_drop_shadow": 0.0},
     "drop_shadow": {**_PLAIN, "p_3d": 1.0, "w_emboss": 0.0, "w_extrude": 0.0},
