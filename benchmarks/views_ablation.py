@@ -1,10 +1,12 @@
-"""Which views of a crop to read: the stretched view's ratio and confidence gate, measured.
+"""Which views of a crop to read: the stretched view's ratio and confidence gate, and the
+deskewed view, measured.
 
-For each ``--ratios`` x ``--below`` pair (and once without the stretched view) the shipped
-Recognizer (int8 CPU default unless ``--model``/``--backend``) reads every crop of the sets;
-prints 36-class accuracy per set (lexicon-free, the ``crnn-plugin evaluate`` scoring) and the
-share of crops read a second time, stretched. Also the accuracy by frames per character (crop
-width at 32 px / 4 over the label's length) without and with the default view.
+For each ``--ratios`` x ``--below`` pair (stretched view only), once without the second pass
+and once with the default (stretched and deskewed views), the shipped Recognizer (int8 CPU
+default unless ``--model``/``--backend``) reads every crop of the sets; prints 36-class
+accuracy per set (lexicon-free, the ``crnn-plugin evaluate`` scoring) and the arrays of the
+second pass per crop. Also the accuracy by frames per character (crop width at 32 px / 4 over
+the label's length) without and with the default views.
 
     python benchmarks/views_ablation.py --data ../shared/data [--ratios 2,3,4] [--below 0.5,0.9,1.01]
 
@@ -35,11 +37,11 @@ FRAME_BINS = ("< 1", "1-2", "2-3", "3-4", ">= 4")
 
 
 def _counting(read: Callable[[list[np.ndarray]], list[Decoded]], counter: list[int]):  # type: ignore[no-untyped-def]
-    """``read`` that also counts the arrays of the second, stretched pass."""
+    """``read`` that also counts the arrays of the second pass (stretched and deskewed views)."""
 
     def wrapped(arrays: list[np.ndarray]) -> list[Decoded]:
         counter[0] += 1
-        if counter[0] % 2 == 0:  # choose_views reads twice per call: all views, then the stretched
+        if counter[0] % 2 == 0:  # choose_views reads twice per call: all views, then the unsure
             counter[1] += len(arrays)
         return read(arrays)
 
@@ -47,7 +49,7 @@ def _counting(read: Callable[[list[np.ndarray]], list[Decoded]], counter: list[i
 
 
 def run(rec: Recognizer, data: dict[str, tuple[list, list[str]]]) -> tuple[dict[str, list[str]], int]:
-    """Readings per set and how many crops were read stretched."""
+    """Readings per set and how many arrays the second pass read."""
     counter = [0, 0]
     original = views.choose_views
 
@@ -98,24 +100,26 @@ def main() -> None:
         widths[name] = [round(im.width * 32 / im.height) for im in imgs]
     total = sum(len(v[1]) for v in data.values())
     print(f"{total} crops: " + ", ".join(f"{k} {len(v[1])}" for k, v in data.items()))
-    print("\n| stretched view | " + " | ".join(data) + " | crops read stretched | s |")
+    print("\n| second pass | " + " | ".join(data) + " | arrays re-read / crops | s |")
     print("|---|" + "---|" * (len(data) + 2))
-    rows = [(None, None)] + [
-        (float(r), float(b)) for r in args.ratios.split(",") for b in args.below.split(",")
-    ]
     default = (views.STRETCH_RATIO, views.STRETCH_BELOW)
+    rows: list[tuple[float | None, float | None, bool]] = [(None, None, False)]
+    rows += [(float(r), float(b), False) for r in args.ratios.split(",") for b in args.below.split(",")]
+    rows.append((*default, True))
     readings: dict[str, dict[str, list[str]]] = {}
-    for ratio, below in rows:
-        rec = Recognizer.from_pretrained(args.model, backend=args.backend, stretch_narrow=ratio is not None)
+    for ratio, below, deskew in rows:
+        rec = Recognizer.from_pretrained(
+            args.model, backend=args.backend, stretch_narrow=ratio is not None, deskew_narrow=deskew
+        )
         if ratio is not None and below is not None:
             recognizer_module.STRETCH_RATIO, views.STRETCH_BELOW = ratio, below
         t0 = time.perf_counter()
         texts, stretched = run(rec, data)
         dt = time.perf_counter() - t0
         recognizer_module.STRETCH_RATIO, views.STRETCH_BELOW = default
-        label = "off (`--no-stretch`)" if ratio is None else f"{ratio:g}:1, confidence < {below:g}"
-        if (ratio, below) == default:
-            label = f"**{label} (default)**"
+        label = "off (`--no-stretch`)" if ratio is None else f"stretched {ratio:g}:1, confidence < {below:g}"
+        if deskew:
+            label = f"**{label} + deskewed (default)**"
             readings["default"] = texts
         if ratio is None:
             readings["off"] = texts

@@ -46,8 +46,13 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-stretch",
         action="store_true",
-        help="read narrow crops only at their own aspect (default: also stretched to 3:1 width:height, "
-        "most probable kept)",
+        help="read narrow crops only at their own aspect (default: unsure ones also stretched to 3:1 "
+        "width:height and deskewed, most probable kept)",
+    )
+    p.add_argument(
+        "--no-deskew",
+        action="store_true",
+        help="stretch unsure narrow crops but do not also read them deskewed (default: both)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument(
@@ -234,6 +239,7 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         backend="torch" if args.fp32 else args.backend,
         rotate_tall=not args.upright,
         stretch_narrow=not args.no_stretch,
+        deskew_narrow=not args.no_deskew,
         batch_invariant=not args.mixed_batches,
         workers=getattr(args, "workers", None),  # recognize only
     )

@@ -38,6 +38,7 @@ from torch import nn
 
 from .config import CRNNConfig
 from .ctc import best_path, ctc_loss
+from .deskew import shear_band, slant_slope
 from .errors import WeightsError
 from .model import CRNN
 from .transfer import new_rows, transfer_weights, with_vocab
@@ -92,8 +93,9 @@ class DoctrCRNN(_DoctrCRNN):
 
     In eval mode, as :class:`~crnn_plugin.Recognizer` does, a crop whose content (docTR pads it
     into 32x128) is narrower than 3:1 and whose reading is unsure is read once more stretched to
-    3:1, the more probable reading kept (:mod:`crnn_plugin.views`); ``out_map`` stays the logits
-    of the crops as given. ``stretch_narrow = False`` turns this off.
+    3:1 and deskewed, the most probable reading kept (:mod:`crnn_plugin.views`); ``out_map``
+    stays the logits of the crops as given. ``stretch_narrow = False`` turns this off,
+    ``deskew_narrow = False`` the deskewed views only.
     """
 
     def __init__(
@@ -115,6 +117,8 @@ class DoctrCRNN(_DoctrCRNN):
         self.postprocessor = CTCDecoder(model.config.vocab)  # type: ignore[assignment]
         #: re-read unsure crops whose content is narrower than 3:1 stretched to 3:1 (eval mode)
         self.stretch_narrow = True
+        #: ... and deskewed (:mod:`crnn_plugin.deskew`)
+        self.deskew_narrow = True
 
     def forward(  # type: ignore[override]
         self,
@@ -143,21 +147,31 @@ class DoctrCRNN(_DoctrCRNN):
 
     def _stretch_unsure(self, x: torch.Tensor, preds: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """``preds`` with unsure narrow crops of the padded batch ``x`` ``(N, C, H, W)`` re-read
-        stretched to ``STRETCH_RATIO`` (see :mod:`crnn_plugin.views`)."""
+        stretched to ``STRETCH_RATIO`` and, when ``deskew_narrow``, deskewed (see
+        :mod:`crnn_plugin.views`)."""
         height = x.shape[-2]
         width = round(STRETCH_RATIO * height)
         spans = content_columns(x, self.cfg["mean"], self.cfg["std"])
         todo = [i for i, (a, b) in enumerate(spans) if 0 < b - a < width and preds[i][1] < STRETCH_BELOW]
         if not todo:
             return preds
-        crops = [x[i : i + 1, :, :, spans[i][0] : spans[i][1]].float() for i in todo]
-        batch = torch.cat([F.interpolate(c, size=(height, width), mode="bilinear") for c in crops])
+        views = []
+        for i in todo:
+            crop = x[i : i + 1, :, :, spans[i][0] : spans[i][1]].float()
+            views.append(crop)
+            if self.deskew_narrow:
+                hwc = crop[0].permute(1, 2, 0).cpu().numpy()
+                band = shear_band(hwc, slant_slope(hwc.mean(axis=2)))
+                views.append(torch.from_numpy(band).permute(2, 0, 1)[None].to(crop.device))
+        batch = torch.cat([F.interpolate(v, size=(height, width), mode="bilinear") for v in views])
         with torch.no_grad():
             again = self.postprocessor(self.crnn(batch.to(x.dtype)))
         out = list(preds)
-        for i, (text, conf) in zip(todo, again):
-            if wins(text, conf, out[i][1]):
-                out[i] = (text, conf)
+        per = len(views) // len(todo)
+        for k, i in enumerate(todo):
+            for text, conf in again[k * per : (k + 1) * per]:
+                if wins(text, conf, out[i][1]):
+                    out[i] = (text, conf)
         return out
 
     def compute_loss(self, model_output: torch.Tensor, target: list[str]) -> torch.Tensor:  # type: ignore[override]

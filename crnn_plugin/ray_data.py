@@ -81,7 +81,7 @@ class CRNNPredictor:
 
     ``device``: ``"auto"`` runs on the GPU Ray gives the actor (``num_gpus=1``), else on CPU (int8
     ONNX Runtime with as many threads as the actor's ``num_cpus``). ``batch_size``, ``backend``,
-    ``beam_width``, ``rotate_tall``, ``stretch_narrow`` and ``workers`` are the
+    ``beam_width``, ``rotate_tall``, ``stretch_narrow``, ``deskew_narrow`` and ``workers`` are the
     :class:`~crnn_plugin.Recognizer`'s.
     """
 
@@ -98,6 +98,7 @@ class CRNNPredictor:
         rotate_tall: bool = True,
         workers: int | None = None,
         stretch_narrow: bool = True,
+        deskew_narrow: bool = True,
     ) -> None:
         from .recognizer import Recognizer
 
@@ -111,6 +112,7 @@ class CRNNPredictor:
             batch_size=batch_size,
             rotate_tall=rotate_tall,
             stretch_narrow=stretch_narrow,
+            deskew_narrow=deskew_narrow,
             workers=workers or _threads_from_env(),
         )
         logger.info(

@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from PIL import Image
 
 from .backend import Backend, backend_for_model, load_backend, num_frames
 from .ctc import Decoded, beam_search, best_path, log_softmax
+from .deskew import shear_band, slant_slope
 from .errors import ImageError, WeightsError
 from .prediction import Prediction
 from .preprocessing import ImageInput, describe, load_image, pad_batch, resize_height, to_array, width_buckets
@@ -75,8 +77,8 @@ class Recognizer:
     aspect ratio and batched by padded width, so a crop reads the same whatever else is in the
     call (``batch_invariant``); crops 1.5x taller than wide are also read turned 90 degrees
     (``rotate_tall``), unsure readings of crops narrower than 3:1 also stretched to 3:1
-    (``stretch_narrow``), the most probable reading kept (:mod:`crnn_plugin.views`). Results
-    come back in input order.
+    (``stretch_narrow``) and deskewed (``deskew_narrow``), the most probable reading kept
+    (:mod:`crnn_plugin.views`). Results come back in input order.
 
     ``model``: a :class:`~crnn_plugin.backend.Backend`, or a PyTorch :class:`~crnn_plugin.CRNN`
     (then ``device``, ``amp``, ``backend`` and ``onnx_path`` choose its backend). Backends: on
@@ -101,6 +103,7 @@ class Recognizer:
         rotate_tall: bool = True,
         batch_invariant: bool = True,
         stretch_narrow: bool = True,
+        deskew_narrow: bool = True,
     ) -> None:
         for name, value in (("batch_size", batch_size), ("workers", workers), ("beam_width", beam_width)):
             _check_positive_int(name, value)
@@ -124,6 +127,8 @@ class Recognizer:
         self.rotate_tall = rotate_tall
         #: re-read unsure crops narrower than ``STRETCH_RATIO`` stretched to it (:mod:`.views`)
         self.stretch_narrow = stretch_narrow
+        #: with them, read the unsure crop deskewed too (:mod:`.deskew`; needs ``stretch_narrow``)
+        self.deskew_narrow = deskew_narrow
         self.amp = amp
         self.beam_width = beam_width
         #: batches hold crops of one padded width only, so results do not depend on batch-mates
@@ -178,6 +183,7 @@ class Recognizer:
         rotate_tall: bool = True,
         batch_invariant: bool = True,
         stretch_narrow: bool = True,
+        deskew_narrow: bool = True,
         **kwargs: Any,
     ) -> Recognizer:
         """Load a model folder, shipped name or Hub repo id and wrap it in a Recognizer; the
@@ -194,6 +200,7 @@ class Recognizer:
             rotate_tall=rotate_tall,
             batch_invariant=batch_invariant,
             stretch_narrow=stretch_narrow,
+            deskew_narrow=deskew_narrow,
         )
         rec._folder = folder
         return rec
@@ -208,13 +215,16 @@ class Recognizer:
         as given; for a tall crop (height >= ``TALL_RATIO`` x width) when ``rotate_tall``, the crop
         rotated 90 degrees clockwise and counter-clockwise; for a narrow crop (resized narrower
         than ``STRETCH_RATIO`` x 32) when ``stretch_narrow``, the crop stretched to that width as
-        ``.stretched``. Raises :class:`ImageError`."""
+        ``.stretched`` and, when ``deskew_narrow``, its deskewed views (made when first needed) as
+        ``.deskewed``. Raises :class:`ImageError`."""
         img = load_image(image)
         views = CropViews([self._prepare_pil(img)])
         if self.stretch_narrow:
             width = max(self.config.min_width, round(STRETCH_RATIO * self.config.input_height))
             if views[0].shape[-1] < width:
                 views.stretched = self._prepare_pil(img, min_width=width)
+                if self.deskew_narrow:
+                    views.deskewed = partial(self._deskewed, img, width)
         if self.rotate_tall and img.height >= TALL_RATIO * img.width:
             for turn in (Image.Transpose.ROTATE_270, Image.Transpose.ROTATE_90):
                 views.append(self._prepare_pil(img.transpose(turn)))
@@ -236,6 +246,17 @@ class Recognizer:
             return [self.try_prepare(x) for x in images]
         with ThreadPoolExecutor(max_workers=min(self.workers, len(images))) as pool:
             return list(pool.map(self.try_prepare, images))
+
+    def _deskewed(self, img: Image.Image, width: int) -> list[np.ndarray]:
+        """The deskewed view of ``img`` (:mod:`crnn_plugin.deskew`), at least ``width`` wide:
+        sheared at twice the model's height (or less), the slope's sign found at its height."""
+        h = self.config.input_height
+        small = resize_height(img.convert("L"), height=h, min_width=4, max_width=self.config.max_width)
+        slope = slant_slope(np.asarray(small))
+        if img.height > 2 * h:
+            img = resize_height(img, height=2 * h, min_width=4, max_width=2 * self.config.max_width)
+        sheared = shear_band(np.asarray(img.convert("RGB")), slope)
+        return [self._prepare_pil(Image.fromarray(sheared), min_width=width)]
 
     def _prepare_pil(self, img: Image.Image, min_width: int | None = None) -> np.ndarray:
         c = self.config

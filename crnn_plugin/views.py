@@ -9,6 +9,11 @@ few frames (with fewer than two frames per character the shipped model read 15 %
 SVT-Perspective crops as given). The most probable reading wins; a view other than the crop as
 given wins only if it reads at least two characters (a tall crop may hold one upright character,
 a narrow one a single glyph that stretching can double).
+
+With the stretched view, in the same second pass, come the crop's deskewed views
+(:mod:`crnn_plugin.deskew`: each column shifted so that a baseline sloping by
+``SHEAR_SLOPES`` becomes level, also stretched to ``STRETCH_RATIO``): an axis-aligned box
+around a word seen from the side holds it along a diagonal. They are made only when needed.
 """
 
 from __future__ import annotations
@@ -32,15 +37,32 @@ STRETCH_BELOW = 0.9
 class CropViews(list[np.ndarray]):
     """The ``(C, H, W)`` arrays read for one input: the crop as given first, then its rotations.
     ``stretched``: the crop stretched to ``STRETCH_RATIO`` (None: not narrow, or not asked for),
-    read only when the others leave the reading unsure."""
+    read only when the others leave the reading unsure, together with the arrays ``deskewed``
+    makes (None: no deskewed views)."""
 
-    def __init__(self, arrays: Iterable[np.ndarray] = (), stretched: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        arrays: Iterable[np.ndarray] = (),
+        stretched: np.ndarray | None = None,
+        deskewed: Callable[[], list[np.ndarray]] | None = None,
+    ) -> None:
         super().__init__(arrays)
         self.stretched = stretched
+        self.deskewed = deskewed
+
+    def second_pass(self) -> list[np.ndarray]:
+        """The views read when the reading is unsure: stretched, then deskewed."""
+        if self.stretched is None:
+            return []
+        return [self.stretched, *(self.deskewed() if self.deskewed is not None else [])]
 
 
 def _stretched(views: Sequence[np.ndarray]) -> np.ndarray | None:
     return getattr(views, "stretched", None)
+
+
+def _second_pass(views: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return views.second_pass() if isinstance(views, CropViews) else []
 
 
 def wins(text: str, confidence: float, best_confidence: float) -> bool:
@@ -73,12 +95,14 @@ def choose_views(
                 best = j
         out[i], chosen[i] = views[i][best], options[best]
     unsure = [
-        (i, s)
-        for i in todo
-        if (s := _stretched(views[i])) is not None and chosen[i].confidence < STRETCH_BELOW
+        (i, extra) for i in todo if chosen[i].confidence < STRETCH_BELOW and (extra := _second_pass(views[i]))
     ]
-    for (i, s), d in zip(unsure, read([s for _, s in unsure]) if unsure else []):
-        if _wins(d, chosen[i]):
-            out[i], chosen[i] = s, d
+    again = read([a for _, extra in unsure for a in extra]) if unsure else []
+    k = 0
+    for i, extra in unsure:
+        for a, d in zip(extra, again[k : k + len(extra)]):
+            if _wins(d, chosen[i]):
+                out[i], chosen[i] = a, d
+        k += len(extra)
     reads: list[Decoded | None] = [chosen.get(i) for i in range(len(views))]
     return out, reads

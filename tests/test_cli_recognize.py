@@ -311,6 +311,19 @@ def test_recognize_condensed_word_and_no_stretch(tmp_path: Path, capsys: pytest.
     assert code == 0 and json.loads(out)["text"] != "Coffee"
 
 
+def test_recognize_rotated_word_and_no_deskew(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A word turned 30 degrees in its box reads right (deskewed view); --no-deskew, which keeps
+    the stretched view, does not."""
+    from PIL import Image
+
+    word = render_word("MARKET").rotate(30, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC)
+    word.save(tmp_path / "slanted.png")
+    code, out, _ = run_cli(["recognize", str(tmp_path / "slanted.png")], capsys)
+    assert code == 0 and json.loads(out)["text"] == "MARKET"
+    code, out, _ = run_cli(["recognize", str(tmp_path / "slanted.png"), "--no-deskew"], capsys)
+    assert code == 0 and json.loads(out)["text"] != "MARKET"
+
+
 def test_nothing_found_json_suffix_and_fp32_onnx_are_said(
     tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -50,6 +50,35 @@ def test_the_stretched_view_is_read_only_when_the_reading_is_unsure() -> None:
     assert arrays[1] is unsure.stretched and arrays[0] is sure[0] and arrays[2] is plain[0]
 
 
+def test_deskewed_views_are_made_and_read_only_for_unsure_crops() -> None:
+    made: list[str] = []
+
+    def deskewed(tag: float, name: str):  # type: ignore[no-untyped-def]
+        def make() -> list[np.ndarray]:
+            made.append(name)
+            return [_arr(tag, 96)]
+
+        return make
+
+    sure = CropViews([_arr(1)], stretched=_arr(2, 96), deskewed=deskewed(3, "sure"))
+    unsure = CropViews([_arr(4)], stretched=_arr(5, 96), deskewed=deskewed(6, "unsure"))
+    weak = CropViews([_arr(7)], stretched=_arr(8, 96), deskewed=deskewed(9, "weak"))
+    answers = {
+        1.0: ("sure", STRETCH_BELOW + 0.05),
+        4.0: ("hotcl", 0.1),
+        5.0: ("hatel", 0.3),
+        6.0: ("hotel", 0.95),  # the deskewed reading beats the stretched one
+        7.0: ("cafe", 0.5),
+        8.0: ("cafe", 0.6),
+        9.0: ("cafo", 0.2),  # less probable: the stretched reading stays
+    }
+    seen: list[float] = []
+    arrays, reads = choose_views([sure, unsure, weak], _reader(answers, seen))
+    assert made == ["unsure", "weak"] and 3.0 not in seen
+    assert [r.text if r else None for r in reads] == ["sure", "hotel", "cafe"]
+    assert float(arrays[1].flat[0]) == 6.0 and arrays[2] is weak.stretched
+
+
 @pytest.mark.parametrize(
     ("stretched", "wins"),
     [(("ab", 0.8), True), (("a", 0.99), False), (("abc", 0.2), False)],
