@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SHEAR_SLOPE", "MIN_BAND", "shear_band", "slant_slope"]
+__all__ = ["DESKEW_RATIO", "SHEAR_SLOPE", "MIN_BAND", "shear_band", "slant_slope"]
+
+#: Only crops narrower than this many times their height get a deskewed view: a word of 3:1 or
+#: more turned 15 degrees or further has an axis-aligned box narrower than about 2:1.
+DESKEW_RATIO = 2.0
 
 #: Slope (pixels of baseline fall per pixel of width, ~19 degrees) of the deskewed view; its sign
 #: is the one of the two that :func:`slant_slope` finds more level.
@@ -22,24 +26,22 @@ MIN_BAND = 0.35
 def shear_band(image: np.ndarray, slope: float) -> np.ndarray:
     """``image`` ``(H, W)`` or ``(H, W, C)`` with column ``x`` read ``slope * (x - centre)``
     rows lower (a baseline falling by ``slope`` per column becomes level), cut to the centred
-    band of height ``max(H - W * |slope|, MIN_BAND * H)`` the text then occupies. Bilinear,
-    edges replicated; same dtype."""
+    band of height ``max(H - W * |slope|, MIN_BAND * H)`` the text then occupies. Bilinear
+    between rows, edges replicated; same dtype."""
     if image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
         raise ValueError(f"shear_band: expected an (H, W) or (H, W, C) image, got shape {image.shape}")
     h, w = image.shape[:2]
-    band = max(h - w * abs(slope), MIN_BAND * h, 1.0)
-    top = (h - band) / 2
-    rows = np.arange(max(1, round(band)), dtype=np.float64)[:, None] + top
-    y = rows + slope * (np.arange(w, dtype=np.float64)[None, :] - (w - 1) / 2)  # (band, W)
-    y = np.clip(y, 0, h - 1)
-    y0 = np.floor(y).astype(np.intp)
+    band = max(round(max(h - w * abs(slope), MIN_BAND * h)), 1)
+    shift = slope * (np.arange(w) - (w - 1) / 2) + (h - band) / 2
+    y = np.clip(np.arange(band)[:, None] + shift[None, :], 0, h - 1)  # (band, W) source rows
+    y0 = y.astype(np.intp)
     y1 = np.minimum(y0 + 1, h - 1)
-    frac = y - y0
-    cols = np.broadcast_to(np.arange(w), y0.shape)
-    src = image.astype(np.float32)
+    frac = (y - y0).astype(np.float32)
     if image.ndim == 3:
         frac = frac[..., None]
-    out = src[y0, cols] * (1 - frac) + src[y1, cols] * frac
+    cols = np.arange(w)
+    top, bottom = image[y0, cols].astype(np.float32), image[y1, cols].astype(np.float32)
+    out = top + (bottom - top) * frac
     if np.issubdtype(image.dtype, np.integer):
         out = np.rint(out)
     return out.astype(image.dtype)
@@ -49,10 +51,15 @@ def slant_slope(gray: np.ndarray, slope: float = SHEAR_SLOPE) -> float:
     """``slope`` or ``-slope``: the shear under which the rows of ``gray`` ``(H, W)`` (a crop at
     about the model's height) differ most in vertical contrast, i.e. the text's horizontal
     edges line up in a few rows (the top and bottom of a level word)."""
+    edges = np.abs(np.diff(gray.astype(np.float32), axis=0))  # (H - 1, W)
+    h, w = edges.shape
+    cols = np.arange(w)
 
     def row_contrast_spread(s: float) -> float:
-        band = shear_band(gray.astype(np.float32), s)
-        rows = np.abs(np.diff(band, axis=0)).sum(axis=1)
-        return float(np.var(rows / (rows.sum() + 1e-6)))
+        # each pixel's row once the shear levels the text, over the whole sheared height
+        rows = np.rint(np.arange(h)[:, None] - s * (cols[None, :] - (w - 1) / 2)).astype(np.intp)
+        rows -= rows.min()
+        profile = np.bincount(rows.ravel(), weights=edges.ravel())
+        return float(np.var(profile / (profile.sum() + 1e-6)))
 
     return slope if row_contrast_spread(slope) > row_contrast_spread(-slope) else -slope

@@ -38,7 +38,7 @@ from torch import nn
 
 from .config import CRNNConfig
 from .ctc import best_path, ctc_loss
-from .deskew import shear_band, slant_slope
+from .deskew import DESKEW_RATIO, shear_band, slant_slope
 from .errors import WeightsError
 from .model import CRNN
 from .transfer import new_rows, transfer_weights, with_vocab
@@ -155,23 +155,23 @@ class DoctrCRNN(_DoctrCRNN):
         todo = [i for i, (a, b) in enumerate(spans) if 0 < b - a < width and preds[i][1] < STRETCH_BELOW]
         if not todo:
             return preds
-        views = []
+        views, owners = [], []  # the arrays read again, and the crop each belongs to
         for i in todo:
             crop = x[i : i + 1, :, :, spans[i][0] : spans[i][1]].float()
             views.append(crop)
-            if self.deskew_narrow:
+            owners.append(i)
+            if self.deskew_narrow and spans[i][1] - spans[i][0] < DESKEW_RATIO * height:
                 hwc = crop[0].permute(1, 2, 0).cpu().numpy()
                 band = shear_band(hwc, slant_slope(hwc.mean(axis=2)))
                 views.append(torch.from_numpy(band).permute(2, 0, 1)[None].to(crop.device))
+                owners.append(i)
         batch = torch.cat([F.interpolate(v, size=(height, width), mode="bilinear") for v in views])
         with torch.no_grad():
             again = self.postprocessor(self.crnn(batch.to(x.dtype)))
         out = list(preds)
-        per = len(views) // len(todo)
-        for k, i in enumerate(todo):
-            for text, conf in again[k * per : (k + 1) * per]:
-                if wins(text, conf, out[i][1]):
-                    out[i] = (text, conf)
+        for i, (text, conf) in zip(owners, again):
+            if wins(text, conf, out[i][1]):
+                out[i] = (text, conf)
         return out
 
     def compute_loss(self, model_output: torch.Tensor, target: list[str]) -> torch.Tensor:  # type: ignore[override]

@@ -25,7 +25,7 @@ from PIL import Image
 
 from .backend import Backend, backend_for_model, load_backend, num_frames
 from .ctc import Decoded, beam_search, best_path, log_softmax
-from .deskew import shear_band, slant_slope
+from .deskew import DESKEW_RATIO, shear_band, slant_slope
 from .errors import ImageError, WeightsError
 from .prediction import Prediction
 from .preprocessing import ImageInput, describe, load_image, pad_batch, resize_height, to_array, width_buckets
@@ -223,7 +223,7 @@ class Recognizer:
             width = max(self.config.min_width, round(STRETCH_RATIO * self.config.input_height))
             if views[0].shape[-1] < width:
                 views.stretched = self._prepare_pil(img, min_width=width)
-                if self.deskew_narrow:
+                if self.deskew_narrow and views[0].shape[-1] < DESKEW_RATIO * self.config.input_height:
                     views.deskewed = partial(self._deskewed, img, width)
         if self.rotate_tall and img.height >= TALL_RATIO * img.width:
             for turn in (Image.Transpose.ROTATE_270, Image.Transpose.ROTATE_90):

@@ -10,10 +10,11 @@ SVT-Perspective crops as given). The most probable reading wins; a view other th
 given wins only if it reads at least two characters (a tall crop may hold one upright character,
 a narrow one a single glyph that stretching can double).
 
-With the stretched view, in the same second pass, come the crop's deskewed views
-(:mod:`crnn_plugin.deskew`: each column shifted so that a baseline sloping by
-``SHEAR_SLOPES`` becomes level, also stretched to ``STRETCH_RATIO``): an axis-aligned box
-around a word seen from the side holds it along a diagonal. They are made only when needed.
+With the stretched view, in the same second pass, comes the deskewed view of a crop narrower
+than ``DESKEW_RATIO`` (2:1; :mod:`crnn_plugin.deskew`: each column shifted so that a baseline
+sloping by ``SHEAR_SLOPE`` one way or the other becomes level, at least ``STRETCH_RATIO``
+wide): an axis-aligned box around a word seen from the side or turned holds it along a
+diagonal. It is made only when needed.
 """
 
 from __future__ import annotations
