@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DESKEW_RATIO", "SHEAR_SLOPE", "MIN_BAND", "shear_band", "slant_slope"]
+__all__ = ["DESKEW_RATIO", "SHEAR_SLOPES", "MIN_BAND", "shear_band", "slant_slope"]
 
 #: Only crops narrower than this many times their height get a deskewed view: a word of 3:1 or
 #: more turned 15 degrees or further has an axis-aligned box narrower than about 2:1.
 DESKEW_RATIO = 2.0
 
-#: Slope (pixels of baseline fall per pixel of width, ~19 degrees) of the deskewed view; its sign
-#: is the one of the two that :func:`slant_slope` finds more level.
-SHEAR_SLOPE = 0.35
+#: Slopes (pixels of baseline fall per pixel of width: ~11, 19 and 27 degrees) the deskewed view
+#: may use, each both ways; :func:`slant_slope` picks the one that levels the text best.
+SHEAR_SLOPES = (0.2, 0.35, 0.5)
 #: The kept band is never lower than this share of the crop's height.
 MIN_BAND = 0.35
 
@@ -47,10 +47,10 @@ def shear_band(image: np.ndarray, slope: float) -> np.ndarray:
     return out.astype(image.dtype)
 
 
-def slant_slope(gray: np.ndarray, slope: float = SHEAR_SLOPE) -> float:
-    """``slope`` or ``-slope``: the shear under which the rows of ``gray`` ``(H, W)`` (a crop at
-    about the model's height) differ most in vertical contrast, i.e. the text's horizontal
-    edges line up in a few rows (the top and bottom of a level word)."""
+def slant_slope(gray: np.ndarray, slopes: tuple[float, ...] = SHEAR_SLOPES) -> float:
+    """The slope among ``slopes`` and their negatives under whose shear the rows of ``gray``
+    ``(H, W)`` (a crop at about the model's height) differ most in vertical contrast: the
+    text's horizontal edges (the top and bottom of a level word) line up in a few rows."""
     edges = np.abs(np.diff(gray.astype(np.float32), axis=0))  # (H - 1, W)
     h, w = edges.shape
     cols = np.arange(w)
@@ -62,4 +62,4 @@ def slant_slope(gray: np.ndarray, slope: float = SHEAR_SLOPE) -> float:
         profile = np.bincount(rows.ravel(), weights=edges.ravel())
         return float(np.var(profile / (profile.sum() + 1e-6)))
 
-    return slope if row_contrast_spread(slope) > row_contrast_spread(-slope) else -slope
+    return max((sign * s for s in slopes for sign in (1, -1)), key=row_contrast_spread)

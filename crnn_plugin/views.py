@@ -11,8 +11,8 @@ given wins only if it reads at least two characters (a tall crop may hold one up
 a narrow one a single glyph that stretching can double).
 
 With the stretched view, in the same second pass, comes the deskewed view of a crop narrower
-than ``DESKEW_RATIO`` (2:1; :mod:`crnn_plugin.deskew`: each column shifted so that a baseline
-sloping by ``SHEAR_SLOPE`` one way or the other becomes level, at least ``STRETCH_RATIO``
+than ``DESKEW_RATIO`` (2:1; :mod:`crnn_plugin.deskew`: each column shifted so that the
+baseline becomes level, the slope picked among ``SHEAR_SLOPES``, at least ``STRETCH_RATIO``
 wide): an axis-aligned box around a word seen from the side or turned holds it along a
 diagonal. It is made only when needed.
 """
