@@ -1,12 +1,13 @@
 """Which views of a crop to read: the stretched view's ratio and confidence gate, and the
 deskewed view, measured.
 
-For each ``--ratios`` x ``--below`` pair (stretched view only), once without the second pass
-and once with the default (stretched and deskewed views), the shipped Recognizer (int8 CPU
-default unless ``--model``/``--backend``) reads every crop of the sets; prints 36-class
-accuracy per set (lexicon-free, the ``crnn-plugin evaluate`` scoring) and the arrays of the
-second pass per crop. Also the accuracy by frames per character (crop width at 32 px / 4 over
-the label's length) without and with the default views.
+For each ``--ratios`` x ``--below`` pair (stretched view only), once without the second pass,
+once with the default views (stretched and deskewed) and once more with the character language
+model on top (the Recognizer's default; every other row has ``lm_weight=0``), the shipped
+Recognizer (int8 CPU default unless ``--model``/``--backend``) reads every crop of the sets;
+prints 36-class accuracy per set (lexicon-free, the ``crnn-plugin evaluate`` scoring) and the
+arrays of the second pass per crop. Also the accuracy by frames per character (crop width at
+32 px / 4 over the label's length) without and with the default views (no language model).
 
     python benchmarks/views_ablation.py --data ../shared/data [--ratios 2,3,4] [--below 0.5,0.9,1.01]
 
@@ -26,10 +27,12 @@ import numpy as np
 from bench_common import data_folder
 
 import crnn_plugin.recognizer as recognizer_module
+import crnn_plugin.recognizer_prepare as prepare_module
 import crnn_plugin.views as views
 from crnn_plugin import Recognizer
 from crnn_plugin.ctc import Decoded
 from crnn_plugin.evaluate import normalize36, read_labelled
+from crnn_plugin.lm_rescore import LM_WEIGHT
 from crnn_plugin.preprocessing import load_image
 
 SETS = ("iiit5k_test", "svt_test", "svtp_test", "sroie_lines_val")
@@ -103,34 +106,42 @@ def main() -> None:
     print("\n| second pass | " + " | ".join(data) + " | arrays re-read / crops | s |")
     print("|---|" + "---|" * (len(data) + 2))
     default = (views.STRETCH_RATIO, views.STRETCH_BELOW)
-    rows: list[tuple[float | None, float | None, bool]] = [(None, None, False)]
-    rows += [(float(r), float(b), False) for r in args.ratios.split(",") for b in args.below.split(",")]
-    rows.append((*default, True))
+    rows: list[tuple[float | None, float | None, bool, bool]] = [(None, None, False, False)]
+    rows += [
+        (float(r), float(b), False, False) for r in args.ratios.split(",") for b in args.below.split(",")
+    ]
+    rows += [(*default, True, False), (*default, True, True)]
     readings: dict[str, dict[str, list[str]]] = {}
-    for ratio, below, deskew in rows:
+    for ratio, below, deskew, lm in rows:
         rec = Recognizer.from_pretrained(
-            args.model, backend=args.backend, stretch_narrow=ratio is not None, deskew_narrow=deskew
+            args.model,
+            backend=args.backend,
+            stretch_narrow=ratio is not None,
+            deskew_narrow=deskew,
+            lm_weight=LM_WEIGHT if lm else 0.0,
         )
         if ratio is not None and below is not None:
-            recognizer_module.STRETCH_RATIO, views.STRETCH_BELOW = ratio, below
+            prepare_module.STRETCH_RATIO, views.STRETCH_BELOW = ratio, below
         t0 = time.perf_counter()
         texts, stretched = run(rec, data)
         dt = time.perf_counter() - t0
-        recognizer_module.STRETCH_RATIO, views.STRETCH_BELOW = default
+        prepare_module.STRETCH_RATIO, views.STRETCH_BELOW = default
         label = "off (`--no-stretch`)" if ratio is None else f"stretched {ratio:g}:1, confidence < {below:g}"
         if deskew:
-            label = f"**{label} + deskewed (default)**"
-            readings["default"] = texts
+            label = f"{label} + deskewed"
+            readings["views"] = texts
+        if lm:
+            label = f"**{label} + language model (default)**"
         if ratio is None:
             readings["off"] = texts
         accs = " | ".join(f"{acc(texts[k], data[k][1]):.1f}" for k in data)
         print(f"| {label} | {accs} | {100 * stretched / total:.1f} % | {dt:.0f} |", flush=True)
-    if "default" in readings:
+    if "views" in readings:
         print("\nBy frames per character (width at 32 px / 4 over the label's 36-class length):\n")
         print("| set | view | " + " | ".join(FRAME_BINS) + " |")
         print("|---|---|---|---|---|---|---|")
         for k in data:
-            for which in ("off", "default"):
+            for which in ("off", "views"):
                 b = by_frames(readings[which][k], data[k][1], widths[k])
                 cells = [
                     f"{b[x][1]:.1f} ({b[x][0]})" if x in b else "-"

@@ -50,6 +50,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
         "width:height and deskewed, most probable kept)",
     )
     p.add_argument(
+        "--no-lm",
+        action="store_true",
+        help="no character language model: unsure letter readings stay as the network's best path "
+        "(default: rescored, see crnn_plugin.lm_rescore)",
+    )
+    p.add_argument(
         "--no-deskew",
         action="store_true",
         help="stretch unsure narrow crops but do not also read them deskewed (default: both)",
@@ -240,6 +246,7 @@ def _recognizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         rotate_tall=not args.upright,
         stretch_narrow=not args.no_stretch,
         deskew_narrow=not args.no_deskew,
+        **({"lm_weight": 0.0} if args.no_lm else {}),  # else the Recognizer's default
         batch_invariant=not args.mixed_batches,
         workers=getattr(args, "workers", None),  # recognize only
     )

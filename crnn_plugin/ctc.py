@@ -8,9 +8,8 @@ loss, needs PyTorch; it imports it when called.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +25,8 @@ __all__ = [
     "log_softmax",
     "best_path",
     "beam_search",
+    "prefix_beams",
+    "char_confidences",
     "sequence_log_probs",
     "ctc_loss",
     "case_folded_log_probs",
@@ -35,11 +36,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Decoded:
-    """A transcription: text, word confidence in [0, 1] and one confidence per character."""
+    """A transcription: text, word confidence in [0, 1] and one confidence per character;
+    ``log_probs``: the crop's ``(T, C)`` log-probabilities, kept only where a later step (the
+    language model of :mod:`crnn_plugin.lm_rescore`) needs them."""
 
     text: str
     confidence: float
     char_confidences: tuple[float, ...]
+    log_probs: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def as_array(x: Any) -> np.ndarray:
@@ -183,40 +187,51 @@ def beam_search(logits: Any, tokenizer: Tokenizer, *, beam_width: int = 10) -> l
     out: list[Decoded] = []
     for n in range(log_probs.shape[0]):
         seq = log_probs[n]
-        # prune each frame to the most likely classes: prefixes beyond them cannot enter the beam
-        top_idx = np.argsort(-seq, axis=-1, kind="stable")[:, : min(beam_width, seq.shape[-1])]
-        top_lp = np.take_along_axis(seq, top_idx, axis=-1)
-        beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
-        for t in range(seq.shape[0]):
-            nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [-math.inf, -math.inf])
-            b_lp = float(seq[t, blank])
-            cand = list(zip(top_idx[t].tolist(), top_lp[t].tolist()))
-            for prefix, (pb, pnb) in beams.items():
-                total = _lse(pb, pnb)
-                e = nxt[prefix]
-                e[0] = _lse(e[0], total + b_lp)
-                for c, c_lp in cand:
-                    if c == blank:
-                        continue
-                    ext = prefix + (c,)
-                    en = nxt[ext]
-                    if prefix and prefix[-1] == c:
-                        en[1] = _lse(en[1], pb + c_lp)
-                        e[1] = _lse(e[1], pnb + c_lp)
-                    else:
-                        en[1] = _lse(en[1], total + c_lp)
-            ranked = sorted(nxt.items(), key=lambda kv: _lse(*kv[1]), reverse=True)[:beam_width]
-            beams = {k: (v[0], v[1]) for k, v in ranked}
-        best_prefix = max(beams.items(), key=lambda kv: _lse(*kv[1]))[0]
+        best_prefix = prefix_beams(seq, beam_width)[0][0]
         best_prefix = tuple(_tidy_spaces(list(best_prefix), [0.0] * len(best_prefix), tokenizer.space)[0])
         exact = float(sequence_log_probs(seq, [list(best_prefix)])[0])
         g = greedy[n]
         if math.exp(exact) <= g.confidence:
             out.append(g)
             continue
-        confs = _char_confidences(np.exp(seq), list(best_prefix), blank)
+        confs = char_confidences(np.exp(seq), list(best_prefix), blank)
         out.append(Decoded(tokenizer.decode(best_prefix), float(min(1.0, math.exp(exact))), confs))
     return out
+
+
+def prefix_beams(
+    log_probs: np.ndarray, beam_width: int, min_log_prob: float = -math.inf
+) -> list[tuple[tuple[int, ...], float]]:
+    """The ``beam_width`` best label prefixes of one crop's ``(T, C)`` log-probabilities (blank
+    last) by CTC prefix beam search, best first, with their beam scores. Each frame offers its
+    ``beam_width`` likeliest classes, those below ``min_log_prob`` left out."""
+    blank = log_probs.shape[-1] - 1
+    # prune each frame to the most likely classes: prefixes beyond them cannot enter the beam
+    top_idx = np.argsort(-log_probs, axis=-1, kind="stable")[:, : min(beam_width, log_probs.shape[-1])]
+    top_lp = np.take_along_axis(log_probs, top_idx, axis=-1)
+    keep = (top_idx != blank) & (top_lp >= min_log_prob)
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
+    for t in range(log_probs.shape[0]):
+        b_lp = float(log_probs[t, blank])
+        cand = list(zip(top_idx[t][keep[t]].tolist(), top_lp[t][keep[t]].tolist()))
+        if not cand:  # only the blank: every prefix ends in blank, the ranking stays
+            beams = {k: (_lse(pb, pnb) + b_lp, -math.inf) for k, (pb, pnb) in beams.items()}
+            continue
+        nxt: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (pb, pnb) in beams.items():
+            total = _lse(pb, pnb)
+            e = nxt.setdefault(prefix, [-math.inf, -math.inf])
+            e[0] = _lse(e[0], total + b_lp)
+            for c, c_lp in cand:
+                en = nxt.setdefault(prefix + (c,), [-math.inf, -math.inf])
+                if prefix and prefix[-1] == c:
+                    en[1] = _lse(en[1], pb + c_lp)
+                    e[1] = _lse(e[1], pnb + c_lp)
+                else:
+                    en[1] = _lse(en[1], total + c_lp)
+        ranked = sorted(nxt.items(), key=lambda kv: _lse(*kv[1]), reverse=True)[:beam_width]
+        beams = {k: (v[0], v[1]) for k, v in ranked}
+    return sorted(((k, _lse(*v)) for k, v in beams.items()), key=lambda kv: kv[1], reverse=True)
 
 
 def _tidy_spaces(lab: list[int], conf: list[float], space: int | None) -> tuple[list[int], list[float]]:
@@ -236,7 +251,7 @@ def _tidy_spaces(lab: list[int], conf: list[float], space: int | None) -> tuple[
     return out_l, out_c
 
 
-def _char_confidences(probs: Any, label: list[int], blank: int) -> tuple[float, ...]:
+def char_confidences(probs: Any, label: list[int], blank: int) -> tuple[float, ...]:
     """Per-character confidence along the most likely (Viterbi) alignment of ``label``.
 
     ``probs`` is ``(T, C)``; a character's confidence is its highest frame probability among the

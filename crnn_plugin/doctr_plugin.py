@@ -37,9 +37,10 @@ from doctr.models.recognition.crnn.pytorch import CRNN as _DoctrCRNN
 from torch import nn
 
 from .config import CRNNConfig
-from .ctc import best_path, ctc_loss
+from .ctc import Decoded, best_path, ctc_loss, log_softmax
 from .deskew import DESKEW_RATIO, shear_band, slant_slope
 from .errors import WeightsError
+from .lm_rescore import LM_WEIGHT, rescore
 from .model import CRNN
 from .transfer import new_rows, transfer_weights, with_vocab
 from .views import STRETCH_BELOW, STRETCH_RATIO, wins
@@ -95,7 +96,9 @@ class DoctrCRNN(_DoctrCRNN):
     into 32x128) is narrower than 3:1 and whose reading is unsure is read once more stretched to
     3:1 and deskewed, the most probable reading kept (:mod:`crnn_plugin.views`); ``out_map``
     stays the logits of the crops as given. ``stretch_narrow = False`` turns this off,
-    ``deskew_narrow = False`` the deskewed views only.
+    ``deskew_narrow = False`` the deskewed views only. Unsure letter readings are then rescored
+    by the character language model (:mod:`crnn_plugin.lm_rescore`; ``lm_weight = 0`` turns it
+    off).
     """
 
     def __init__(
@@ -115,10 +118,13 @@ class DoctrCRNN(_DoctrCRNN):
             "arch": ARCH_NAME,
         }
         self.postprocessor = CTCDecoder(model.config.vocab)  # type: ignore[assignment]
+        self._tokenizer = Tokenizer(model.config.vocab)
         #: re-read unsure crops whose content is narrower than 3:1 stretched to 3:1 (eval mode)
         self.stretch_narrow = True
         #: ... and deskewed (:mod:`crnn_plugin.deskew`)
         self.deskew_narrow = True
+        #: weight of the character language model on unsure letter readings (0: off, eval mode)
+        self.lm_weight = LM_WEIGHT
 
     def forward(  # type: ignore[override]
         self,
@@ -138,17 +144,28 @@ class DoctrCRNN(_DoctrCRNN):
         if return_model_output:
             out["out_map"] = logits
         if target is None or return_preds:
-            out["preds"] = self.postprocessor(logits)
+            preds = self.postprocessor(logits)
+            # each reading's log-probabilities, for the language model (eval mode)
+            lps = list(log_softmax(logits.float())) if self.lm_weight > 0 and not self.training else None
             if self.stretch_narrow and not self.training:
-                out["preds"] = self._stretch_unsure(x, out["preds"])
+                preds = self._stretch_unsure(x, preds, lps)
+            if lps is not None:
+                preds = [self._with_language_model(p, lp) for p, lp in zip(preds, lps)]
+            out["preds"] = preds
         if target is not None:
             out["loss"] = self.compute_loss(logits, target)
         return out
 
-    def _stretch_unsure(self, x: torch.Tensor, preds: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    def _with_language_model(self, pred: tuple[str, float], log_probs: np.ndarray) -> tuple[str, float]:
+        d = rescore(log_probs, Decoded(pred[0], pred[1], ()), self._tokenizer, weight=self.lm_weight)
+        return d.text, d.confidence
+
+    def _stretch_unsure(
+        self, x: torch.Tensor, preds: list[tuple[str, float]], lps: list[np.ndarray] | None = None
+    ) -> list[tuple[str, float]]:
         """``preds`` with unsure narrow crops of the padded batch ``x`` ``(N, C, H, W)`` re-read
         stretched to ``STRETCH_RATIO`` and, when ``deskew_narrow``, deskewed (see
-        :mod:`crnn_plugin.views`)."""
+        :mod:`crnn_plugin.views`); ``lps`` (each reading's log-probabilities) follows the choice."""
         height = x.shape[-2]
         width = round(STRETCH_RATIO * height)
         spans = content_columns(x, self.cfg["mean"], self.cfg["std"])
@@ -167,11 +184,15 @@ class DoctrCRNN(_DoctrCRNN):
                 owners.append(i)
         batch = torch.cat([F.interpolate(v, size=(height, width), mode="bilinear") for v in views])
         with torch.no_grad():
-            again = self.postprocessor(self.crnn(batch.to(x.dtype)))
+            logits = self.crnn(batch.to(x.dtype))
+        again = self.postprocessor(logits)
+        again_lps = log_softmax(logits.float()) if lps is not None else None
         out = list(preds)
-        for i, (text, conf) in zip(owners, again):
+        for k, (i, (text, conf)) in enumerate(zip(owners, again)):
             if wins(text, conf, out[i][1]):
                 out[i] = (text, conf)
+                if lps is not None and again_lps is not None:
+                    lps[i] = again_lps[k]
         return out
 
     def compute_loss(self, model_output: torch.Tensor, target: list[str]) -> torch.Tensor:  # type: ignore[override]

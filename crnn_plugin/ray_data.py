@@ -81,8 +81,8 @@ class CRNNPredictor:
 
     ``device``: ``"auto"`` runs on the GPU Ray gives the actor (``num_gpus=1``), else on CPU (int8
     ONNX Runtime with as many threads as the actor's ``num_cpus``). ``batch_size``, ``backend``,
-    ``beam_width``, ``rotate_tall``, ``stretch_narrow``, ``deskew_narrow`` and ``workers`` are the
-    :class:`~crnn_plugin.Recognizer`'s.
+    ``beam_width``, ``rotate_tall``, ``stretch_narrow``, ``deskew_narrow``, ``lm_weight`` (None:
+    the default) and ``workers`` are the :class:`~crnn_plugin.Recognizer`'s.
     """
 
     def __init__(
@@ -99,7 +99,9 @@ class CRNNPredictor:
         workers: int | None = None,
         stretch_narrow: bool = True,
         deskew_narrow: bool = True,
+        lm_weight: float | None = None,
     ) -> None:
+        from .lm_rescore import LM_WEIGHT
         from .recognizer import Recognizer
 
         self.column = column
@@ -113,6 +115,7 @@ class CRNNPredictor:
             rotate_tall=rotate_tall,
             stretch_narrow=stretch_narrow,
             deskew_narrow=deskew_narrow,
+            lm_weight=LM_WEIGHT if lm_weight is None else lm_weight,
             workers=workers or _threads_from_env(),
         )
         logger.info(

@@ -6,31 +6,32 @@ in numpy/PIL (:mod:`crnn_plugin.preprocessing`), batched by width, run by a
 by CTC in numpy (:mod:`crnn_plugin.ctc`). Nothing here imports torch: only the PyTorch backend
 does, when it is chosen. Lexicons (:mod:`crnn_plugin.lexicon`) and detector regions
 (:mod:`crnn_plugin.regions`) use the Recognizer; it imports neither. :class:`Prediction`
-(:mod:`crnn_plugin.prediction`) and the argument checks (:mod:`crnn_plugin.recognizer_inputs`)
-live in their own modules and are re-exported here.
+(:mod:`crnn_plugin.prediction`), the argument checks (:mod:`crnn_plugin.recognizer_inputs`) and
+the pre-processing of crops into views (:mod:`crnn_plugin.recognizer_prepare`) live in their own
+modules.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image
 
 from .backend import Backend, backend_for_model, load_backend, num_frames
 from .ctc import Decoded, beam_search, best_path, log_softmax
-from .deskew import DESKEW_RATIO, shear_band, slant_slope
-from .errors import ImageError, WeightsError
+from .errors import WeightsError
+from .lm_rescore import LM_WEIGHT, rescorable, rescore
 from .prediction import Prediction
-from .preprocessing import ImageInput, describe, load_image, pad_batch, resize_height, to_array, width_buckets
+from .preprocessing import ImageInput, pad_batch, width_buckets
 from .recognizer_inputs import LexiconLike, _check_positive_int, _is_single_input, _lexicons_per_input
-from .views import STRETCH_RATIO, TALL_RATIO, CropViews, choose_views
+from .recognizer_prepare import CropPreparation
+from .views import choose_views
 from .vocab import Tokenizer
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class Recognizer:
+class Recognizer(CropPreparation):
     """Recognise word (or line) crops of any width with a CRNN.
 
     >>> rec = Recognizer.from_pretrained()           # shipped weights, offline
@@ -104,6 +105,7 @@ class Recognizer:
         batch_invariant: bool = True,
         stretch_narrow: bool = True,
         deskew_narrow: bool = True,
+        lm_weight: float = LM_WEIGHT,
     ) -> None:
         for name, value in (("batch_size", batch_size), ("workers", workers), ("beam_width", beam_width)):
             _check_positive_int(name, value)
@@ -129,6 +131,10 @@ class Recognizer:
         self.stretch_narrow = stretch_narrow
         #: with them, read the unsure crop deskewed too (:mod:`.deskew`; needs ``stretch_narrow``)
         self.deskew_narrow = deskew_narrow
+        if not (isinstance(lm_weight, (int, float)) and math.isfinite(lm_weight) and lm_weight >= 0):
+            raise ValueError(f"lm_weight must be a finite number >= 0, got {lm_weight!r}")
+        #: weight of the character language model on unsure letter readings (0: off; :mod:`.lm_rescore`)
+        self.lm_weight = float(lm_weight)
         self.amp = amp
         self.beam_width = beam_width
         #: batches hold crops of one padded width only, so results do not depend on batch-mates
@@ -184,6 +190,7 @@ class Recognizer:
         batch_invariant: bool = True,
         stretch_narrow: bool = True,
         deskew_narrow: bool = True,
+        lm_weight: float = LM_WEIGHT,
         **kwargs: Any,
     ) -> Recognizer:
         """Load a model folder, shipped name or Hub repo id and wrap it in a Recognizer; the
@@ -201,72 +208,10 @@ class Recognizer:
             batch_invariant=batch_invariant,
             stretch_narrow=stretch_narrow,
             deskew_narrow=deskew_narrow,
+            lm_weight=lm_weight,
         )
         rec._folder = folder
         return rec
-
-    # -- pre-processing -------------------------------------------------------------------------
-    def prepare(self, image: ImageInput) -> np.ndarray:
-        """One input to a normalised ``(3, 32, W)`` float32 array; raises :class:`ImageError`."""
-        return self._prepare_pil(load_image(image))
-
-    def prepare_variants(self, image: ImageInput) -> CropViews:
-        """The ``(3, 32, W)`` arrays to read for one input (see :mod:`crnn_plugin.views`): the crop
-        as given; for a tall crop (height >= ``TALL_RATIO`` x width) when ``rotate_tall``, the crop
-        rotated 90 degrees clockwise and counter-clockwise; for a narrow crop (resized narrower
-        than ``STRETCH_RATIO`` x 32) when ``stretch_narrow``, the crop stretched to that width as
-        ``.stretched`` and, when ``deskew_narrow``, its deskewed views (made when first needed) as
-        ``.deskewed``. Raises :class:`ImageError`."""
-        img = load_image(image)
-        views = CropViews([self._prepare_pil(img)])
-        if self.stretch_narrow:
-            width = max(self.config.min_width, round(STRETCH_RATIO * self.config.input_height))
-            if views[0].shape[-1] < width:
-                views.stretched = self._prepare_pil(img, min_width=width)
-                if self.deskew_narrow and views[0].shape[-1] < DESKEW_RATIO * self.config.input_height:
-                    views.deskewed = partial(self._deskewed, img, width)
-        if self.rotate_tall and img.height >= TALL_RATIO * img.width:
-            for turn in (Image.Transpose.ROTATE_270, Image.Transpose.ROTATE_90):
-                views.append(self._prepare_pil(img.transpose(turn)))
-        return views
-
-    def try_prepare(self, image: ImageInput) -> CropViews | ImageError:
-        """:meth:`prepare_variants` that returns the error instead of raising it; any decoder crash
-        on one input becomes an :class:`ImageError` naming that input."""
-        try:
-            return self.prepare_variants(image)
-        except ImageError as e:
-            return e
-        except Exception as e:  # noqa: BLE001 - one bad input must not cost the other results
-            return ImageError(f"{describe(image)}: cannot read image ({type(e).__name__}: {e})")
-
-    def prepare_many(self, images: Sequence[ImageInput]) -> list[CropViews | ImageError]:
-        """:meth:`try_prepare` for each input, in order, on ``self.workers`` threads."""
-        if self.workers == 1 or len(images) < 2:
-            return [self.try_prepare(x) for x in images]
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(images))) as pool:
-            return list(pool.map(self.try_prepare, images))
-
-    def _deskewed(self, img: Image.Image, width: int) -> list[np.ndarray]:
-        """The deskewed view of ``img`` (:mod:`crnn_plugin.deskew`), at least ``width`` wide:
-        sheared at twice the model's height (or less), the slope's sign found at its height."""
-        h = self.config.input_height
-        small = resize_height(img.convert("L"), height=h, min_width=4, max_width=self.config.max_width)
-        slope = slant_slope(np.asarray(small))
-        if img.height > 2 * h:
-            img = resize_height(img, height=2 * h, min_width=4, max_width=2 * self.config.max_width)
-        sheared = shear_band(np.asarray(img.convert("RGB")), slope)
-        return [self._prepare_pil(Image.fromarray(sheared), min_width=width)]
-
-    def _prepare_pil(self, img: Image.Image, min_width: int | None = None) -> np.ndarray:
-        c = self.config
-        img = resize_height(
-            img, height=c.input_height, min_width=min_width or c.min_width, max_width=c.max_width
-        )
-        if c.in_channels == 1:
-            img = img.convert("L").convert("RGB")
-        x = to_array(img, c.mean * (3 // len(c.mean)), c.std * (3 // len(c.std)))
-        return x[:1] if c.in_channels == 1 else x
 
     # -- inference --------------------------------------------------------------------------------
     def logits(self, batch: Any) -> np.ndarray:
@@ -274,11 +219,24 @@ class Recognizer:
         return self.runner(batch)
 
     def decode(self, logits: Any, beam_width: int | None = None) -> list[Decoded]:
-        """CTC-decode ``(N, T, C)`` logits: best path, or prefix beam search when ``beam_width``."""
+        """CTC-decode ``(N, T, C)`` logits: best path, or prefix beam search when ``beam_width``.
+        Readings the language model may rescore keep their log-probabilities (``lm_weight``)."""
         bw = beam_width if beam_width is not None else self.beam_width
         if bw and bw > 1:
-            return beam_search(logits, self.tokenizer, beam_width=bw)
-        return best_path(logits, self.tokenizer)
+            out = beam_search(logits, self.tokenizer, beam_width=bw)
+        else:
+            out = best_path(logits, self.tokenizer)
+        if self.lm_weight > 0 and any(rescorable(d) for d in out):
+            lp = log_softmax(logits)
+            out = [dataclasses.replace(d, log_probs=lp[j]) if rescorable(d) else d for j, d in enumerate(out)]
+        return out
+
+    def with_language_model(self, decoded: Decoded) -> Prediction:
+        """The lexicon-free :class:`Prediction` of ``decoded``, rescored by the character language
+        model if it kept its log-probabilities (:mod:`crnn_plugin.lm_rescore`)."""
+        if decoded.log_probs is not None and self.lm_weight > 0:
+            decoded = rescore(decoded.log_probs, decoded, self.tokenizer, weight=self.lm_weight)
+        return Prediction(decoded.text, decoded.confidence, decoded.char_confidences)
 
     def batches(self, arrays: Sequence[np.ndarray]) -> Iterator[tuple[list[int], np.ndarray]]:
         """The batches the model runs for pre-processed ``(3, 32, W_i)`` crops: width buckets of at
@@ -344,8 +302,7 @@ class Recognizer:
         (one :class:`~crnn_plugin.Lexicon` for all, or one Lexicon or None per input)."""
         if lexicon is None:
             return [
-                Prediction(d.text, d.confidence, d.char_confidences)
-                for d in self.predict_oriented(variants, beam_width=beam_width)
+                self.with_language_model(d) for d in self.predict_oriented(variants, beam_width=beam_width)
             ]
         lexs = _lexicons_per_input(lexicon, len(variants))
         vocab = self.config.vocab

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import render_word, run_cli
+from _helpers import data_dir, render_word, run_cli
 from PIL import Image
 
 from crnn_plugin.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
@@ -375,3 +375,13 @@ def test_done_paths_drops_torn_records_whole(tmp_path: Path) -> None:
     jsonl_out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) + '{"path": "d')
     assert done_paths(jsonl_out, "jsonl") == {"a\u2028b.png"}  # U+2028 is no line break here
     assert jsonl_out.read_text(encoding="utf-8") == json.dumps(rows[0], ensure_ascii=False) + "\n"
+
+
+def test_recognize_no_lm_keeps_the_best_path(capsys: pytest.CaptureFixture[str]) -> None:
+    """IIIT5K test crop 2036_2 ("Everything", skipped without ../shared/data): read right with the
+    language model (default), misread with --no-lm."""
+    crop = str(data_dir("iiit5k_test") / "test" / "2036_2.png")
+    code, out, _ = run_cli(["recognize", crop], capsys)
+    assert code == 0 and json.loads(out)["text"] == "Everything"
+    code, out, _ = run_cli(["recognize", crop, "--no-lm"], capsys)
+    assert code == 0 and json.loads(out)["text"] != "Everything"

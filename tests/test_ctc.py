@@ -197,10 +197,10 @@ def test_tokenizer_errors() -> None:
 def test_beam_char_confidences_follow_the_alignment() -> None:
     # frames: a(.9) blank a(.8) b(.7): the best path reads "aab"
     p = np.array([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8], [0.8, 0.1, 0.1], [0.2, 0.7, 0.1]])
-    from crnn_plugin.ctc import _char_confidences
+    from crnn_plugin.ctc import char_confidences
 
-    assert _char_confidences(p, [0, 0, 1], 2) == pytest.approx((0.9, 0.8, 0.7))
-    assert _char_confidences(p, [], 2) == ()
+    assert char_confidences(p, [0, 0, 1], 2) == pytest.approx((0.9, 0.8, 0.7))
+    assert char_confidences(p, [], 2) == ()
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from _helpers import render_word
+from _helpers import data_dir, render_word
 from PIL import Image, ImageDraw, ImageFont
 
 pytest.importorskip("doctr")
@@ -377,3 +377,15 @@ def test_doctr_path_reads_rotated_words_with_the_deskewed_view() -> None:
     assert [p[0] for p in predictor(crops)] == words
     model.deskew_narrow = False
     assert [p[0] for p in predictor(crops)] != words
+
+
+def test_doctr_path_rescores_unsure_letter_readings_with_the_language_model() -> None:
+    """IIIT5K test crop 2036_2 ("Everything", skipped without ../shared/data) through docTR's
+    recognition_predictor: read right with the language model, misread with ``lm_weight = 0``."""
+    needs_weights()
+    crop = np.asarray(Image.open(data_dir("iiit5k_test") / "test" / "2036_2.png").convert("RGB"))
+    model = DoctrCRNN(crnn_plugin.from_pretrained())
+    predictor = recognition_predictor(model, batch_size=8)
+    assert predictor([crop])[0][0] == "Everything"
+    model.lm_weight = 0.0
+    assert predictor([crop])[0][0] != "Everything"

@@ -13,7 +13,8 @@ from _helpers import render_word
 from PIL import Image, ImageDraw, ImageFont
 
 from crnn_plugin import DeviceError, ImageError, Lexicon, Prediction, Recognizer
-from crnn_plugin.recognizer import DEFAULT_BATCH_SIZE, TALL_RATIO
+from crnn_plugin.recognizer import DEFAULT_BATCH_SIZE
+from crnn_plugin.views import TALL_RATIO
 
 if TYPE_CHECKING:
     from crnn_plugin import CRNN
@@ -181,10 +182,12 @@ def test_batch_size_defaults_by_device_and_is_validated(tiny_model: CRNN) -> Non
 
 
 def test_fp32_and_default_precision_agree(tiny_model: CRNN) -> None:
-    """The default (bf16 on CPUs with native bf16) reads the same as fp32 on clear crops."""
+    """The default (bf16 on CPUs with native bf16) reads the same as fp32 on clear crops. The
+    untrained tiny model is unsure of everything: the language model (off here) would choose
+    among its near-tied garbage candidates, which tests the model, not the precision."""
     imgs = [render_word(w) for w in ("alpha", "beta", "gamma")]
-    fp32 = Recognizer(tiny_model, device="cpu", amp=False)
-    auto = Recognizer(tiny_model, device="cpu")
+    fp32 = Recognizer(tiny_model, device="cpu", amp=False, lm_weight=0)
+    auto = Recognizer(tiny_model, device="cpu", lm_weight=0)
     assert fp32.amp_dtype is None
     a, b = fp32(imgs), auto(imgs)
     assert [p.text for p in a] == [p.text for p in b]

@@ -1,0 +1,156 @@
+"""A character n-gram language model of English words, for rescoring unsure readings.
+
+Witten-Bell interpolated n-grams (order 5: four characters of context) over the letters a-z and
+an end-of-word symbol, counted once per word *type* of a word list (the shipped ``en-50k``), so
+the model knows how English words are spelt, not which words are frequent. It is open-vocabulary:
+any string of letters gets a probability, names and new words included; it is not a lexicon.
+Built with numpy in well under a second, once per process (:func:`english`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["CharLM", "english", "ALPHABET"]
+
+#: The letters the model spells with; a word with anything else is not scored.
+ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+_BOS, _EOS = len(ALPHABET) + 1, len(ALPHABET) + 2  # letters are 1..26
+_BITS = 5  # bits per symbol in an n-gram code
+_CODE = {c: i + 1 for i, c in enumerate(ALPHABET)}
+
+
+class CharLM:
+    """``order``-gram character model of ``words`` (lower-cased; words with other characters
+    than ``ALPHABET`` are skipped)."""
+
+    def __init__(self, words: Iterable[str], order: int = 5) -> None:
+        if not 1 <= order <= 8:
+            raise ValueError(f"CharLM: order must be 1..8, got {order}")
+        self.order = order
+        unique = sorted({w.lower() for w in words})  # each spelling once, whatever its case
+        seqs = [s for w in unique if (s := _encode(w)) is not None and s]
+        if not seqs:
+            raise ValueError("CharLM: no word of letters a-z to learn from")
+        symbols, targets = self._positions(seqs)
+        #: per context length k: sorted n-gram codes and counts, context codes, counts and types
+        self._ngrams: list[tuple[np.ndarray, np.ndarray]] = []
+        self._contexts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for k in range(order):
+            codes = _codes(symbols, targets, k)
+            grams, counts = np.unique(codes, return_counts=True)
+            ctx, ctx_counts = np.unique(codes >> _BITS, return_counts=True)
+            _, types = np.unique(grams >> _BITS, return_counts=True)  # same order as ctx
+            self._ngrams.append((grams, counts))
+            self._contexts.append((ctx, ctx_counts, types))
+        self.vocab_size = len(ALPHABET) + 1  # letters and end of word
+
+    def _positions(self, seqs: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """All words padded with ``order - 1`` start symbols and ended, concatenated; and the
+        indices of the symbols to predict (each letter and each end)."""
+        pad = [_BOS] * (self.order - 1)
+        flat: list[int] = []
+        targets: list[int] = []
+        for s in seqs:
+            start = len(flat) + len(pad)
+            flat += pad + s + [_EOS]
+            targets += range(start, start + len(s) + 1)
+        return np.asarray(flat, np.int64), np.asarray(targets, np.int64)
+
+    def log_probs(self, words: Sequence[str]) -> np.ndarray:
+        """Natural-log probability of each word (lower-cased; spaces separate words whose
+        probabilities multiply); ``nan`` for a word with characters outside ``ALPHABET``."""
+        out = np.full(len(words), np.nan)
+        seqs: list[list[int]] = []
+        owners: list[int] = []
+        for i, text in enumerate(words):
+            parts = [_encode(p) for p in text.lower().split()]
+            if not parts or any(p is None for p in parts):
+                continue
+            for p in parts:
+                seqs.append(p)  # type: ignore[arg-type]
+                owners.append(i)
+        if not seqs:
+            return out
+        symbols, targets = self._positions(seqs)
+        prob = self._interpolated(symbols, targets)
+        lengths = np.asarray([len(s) + 1 for s in seqs])
+        per_word = np.add.reduceat(np.log(prob), np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+        out_known = np.zeros(len(words))
+        np.add.at(out_known, np.asarray(owners), per_word)
+        done = np.zeros(len(words), bool)
+        done[np.asarray(owners)] = True
+        out[done] = out_known[done]
+        return out
+
+    def next_probs(self, context: str) -> np.ndarray:
+        """``(27,)`` probabilities of each letter a-z, then the end of the word, after the word
+        start ``context`` (letters; lower-cased). They sum to 1."""
+        prefix = _encode(context.lower())
+        if prefix is None:
+            raise ValueError(f"CharLM: context {context!r} has characters outside a-z")
+        ctx = ([_BOS] * (self.order - 1) + prefix)[-(self.order - 1) :] if self.order > 1 else []
+        symbols = np.asarray([*ctx, *range(1, len(ALPHABET) + 1), _EOS], np.int64)
+        n_ctx = len(ctx)
+        # one "position" per next symbol, each after the same context
+        rows = [np.concatenate([symbols[:n_ctx], [sym]]) for sym in symbols[n_ctx:]]
+        flat = np.concatenate(rows)
+        targets = np.arange(n_ctx, len(flat), n_ctx + 1)
+        return self._interpolated(flat, targets)
+
+    def _interpolated(self, symbols: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Witten-Bell probability of each ``symbols[targets]`` after the symbols before it."""
+        prob = np.full(len(targets), 1.0 / self.vocab_size)
+        for k in range(self.order):  # interpolate from the unigram up
+            codes = _codes(symbols, targets, k)
+            n, types = _lookup_context(self._contexts[k], codes >> _BITS)
+            c = _lookup(self._ngrams[k], codes)
+            prob = np.where(n > 0, (c + types * prob) / np.maximum(n + types, 1), prob)
+        return prob
+
+    def log_prob(self, word: str) -> float:
+        """:meth:`log_probs` of one word."""
+        return float(self.log_probs([word])[0])
+
+
+def _encode(word: str) -> list[int] | None:
+    codes = [_CODE.get(ch, 0) for ch in word]
+    return None if 0 in codes else codes
+
+
+def _codes(symbols: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
+    """n-gram codes (``k`` context symbols, then the target) of ``symbols[targets]``."""
+    code = np.zeros(len(targets), np.int64)
+    for j in range(k, 0, -1):
+        code = (code << _BITS) | symbols[targets - j]
+    return (code << _BITS) | symbols[targets]
+
+
+def _lookup(table: tuple[np.ndarray, np.ndarray], keys: np.ndarray) -> np.ndarray:
+    sorted_keys, values = table
+    i = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return np.where(sorted_keys[i] == keys, values[i], 0)
+
+
+def _lookup_context(
+    table: tuple[np.ndarray, np.ndarray, np.ndarray], keys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    ctx, counts, types = table
+    i = np.minimum(np.searchsorted(ctx, keys), len(ctx) - 1)
+    hit = ctx[i] == keys
+    return np.where(hit, counts[i], 0), np.where(hit, types[i], 0)
+
+
+@functools.lru_cache(maxsize=1)
+def english() -> CharLM:
+    """The model of the shipped ``en-50k`` word list (built once per process)."""
+    from .lexicon_io import read_lines, read_source
+
+    data, label = read_source("en-50k")
+    lm = CharLM(read_lines(data, label, progress=False))
+    assert math.isfinite(lm.log_prob("the"))
+    return lm
