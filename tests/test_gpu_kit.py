@@ -32,7 +32,7 @@ from crnn_plugin.training.train import SourceConfig, TrainConfig, _build_sources
 REPO = Path(__file__).resolve().parents[1]
 VOCAB = string.digits + string.ascii_letters + string.punctuation
 WORDS = ["zebra", "quartz", "mango", "lantern", "pixel"]
-CPU_CFG = REPO / "configs" / "crnn_v2_en_stage4.json"  # the recipe the GPU continues
+CPU_CFG = REPO / "configs" / "crnn_v2_en_stage5.json"  # the recipe the GPU continues
 GPU_CFG = REPO / "configs" / "crnn_v2_en_gpu.json"
 
 
