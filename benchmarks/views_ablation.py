@@ -7,7 +7,7 @@ model on top (the Recognizer's default; every other row has ``lm_weight=0``), th
 Recognizer (int8 CPU default unless ``--model``/``--backend``) reads every crop of the sets;
 prints 36-class accuracy per set (lexicon-free, the ``crnn-plugin evaluate`` scoring) and the
 arrays of the second pass per crop. Also the accuracy by frames per character (crop width at
-32 px / 4 over the label's length) without and with the default views (no language model).
+32 px / 4 over the label's length) without the second pass and with the defaults.
 
     python benchmarks/views_ablation.py --data ../shared/data [--ratios 2,3,4] [--below 0.5,0.9,1.01]
 
@@ -129,19 +129,19 @@ def main() -> None:
         label = "off (`--no-stretch`)" if ratio is None else f"stretched {ratio:g}:1, confidence < {below:g}"
         if deskew:
             label = f"{label} + deskewed"
-            readings["views"] = texts
         if lm:
             label = f"**{label} + language model (default)**"
+            readings["default"] = texts
         if ratio is None:
             readings["off"] = texts
         accs = " | ".join(f"{acc(texts[k], data[k][1]):.1f}" for k in data)
         print(f"| {label} | {accs} | {100 * stretched / total:.1f} % | {dt:.0f} |", flush=True)
-    if "views" in readings:
+    if "default" in readings:
         print("\nBy frames per character (width at 32 px / 4 over the label's 36-class length):\n")
         print("| set | view | " + " | ".join(FRAME_BINS) + " |")
         print("|---|---|---|---|---|---|---|")
         for k in data:
-            for which in ("off", "views"):
+            for which in ("off", "default"):
                 b = by_frames(readings[which][k], data[k][1], widths[k])
                 cells = [
                     f"{b[x][1]:.1f} ({b[x][0]})" if x in b else "-"

@@ -22,6 +22,9 @@ ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 _BOS, _EOS = len(ALPHABET) + 1, len(ALPHABET) + 2  # letters are 1..26
 _BITS = 5  # bits per symbol in an n-gram code
 _CODE = {c: i + 1 for i, c in enumerate(ALPHABET)}
+# the same codes from ASCII bytes: "a" (97) -> 1 ... "z" -> 26, "{" -> _BOS, "|" -> _EOS
+_OFFSET = ord("a") - 1
+_CHAR_BOS, _CHAR_EOS = chr(_OFFSET + _BOS), chr(_OFFSET + _EOS)
 
 
 class CharLM:
@@ -33,7 +36,7 @@ class CharLM:
             raise ValueError(f"CharLM: order must be 1..8, got {order}")
         self.order = order
         unique = sorted({w.lower() for w in words})  # each spelling once, whatever its case
-        seqs = [s for w in unique if (s := _encode(w)) is not None and s]
+        seqs = [w for w in unique if _spellable(w)]
         if not seqs:
             raise ValueError("CharLM: no word of letters a-z to learn from")
         symbols, targets = self._positions(seqs)
@@ -41,39 +44,35 @@ class CharLM:
         self._ngrams: list[tuple[np.ndarray, np.ndarray]] = []
         self._contexts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for k in range(order):
-            codes = _codes(symbols, targets, k)
-            grams, counts = np.unique(codes, return_counts=True)
-            ctx, ctx_counts = np.unique(codes >> _BITS, return_counts=True)
-            _, types = np.unique(grams >> _BITS, return_counts=True)  # same order as ctx
+            grams, counts = np.unique(_codes(symbols, targets, k), return_counts=True)
+            # grams are sorted, so are their contexts (the code's high bits): group them in place
+            ctx, starts, types = np.unique(grams >> _BITS, return_index=True, return_counts=True)
+            ctx_counts = np.add.reduceat(counts, starts)
             self._ngrams.append((grams, counts))
             self._contexts.append((ctx, ctx_counts, types))
         self.vocab_size = len(ALPHABET) + 1  # letters and end of word
 
-    def _positions(self, seqs: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """All words padded with ``order - 1`` start symbols and ended, concatenated; and the
-        indices of the symbols to predict (each letter and each end)."""
-        pad = [_BOS] * (self.order - 1)
-        flat: list[int] = []
-        targets: list[int] = []
-        for s in seqs:
-            start = len(flat) + len(pad)
-            flat += pad + s + [_EOS]
-            targets += range(start, start + len(s) + 1)
-        return np.asarray(flat, np.int64), np.asarray(targets, np.int64)
+    def _positions(self, seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """All words (lower-case a-z) padded with ``order - 1`` start symbols and ended,
+        concatenated as symbol codes; and the indices of the symbols to predict (each letter and
+        each end)."""
+        pad = _CHAR_BOS * (self.order - 1)
+        text = "".join(pad + w + _CHAR_EOS for w in seqs).encode("ascii")
+        flat = np.frombuffer(text, np.uint8).astype(np.int64) - _OFFSET
+        return flat, np.flatnonzero(flat != _BOS)
 
     def log_probs(self, words: Sequence[str]) -> np.ndarray:
         """Natural-log probability of each word (lower-cased; spaces separate words whose
         probabilities multiply); ``nan`` for a word with characters outside ``ALPHABET``."""
         out = np.full(len(words), np.nan)
-        seqs: list[list[int]] = []
+        seqs: list[str] = []
         owners: list[int] = []
         for i, text in enumerate(words):
-            parts = [_encode(p) for p in text.lower().split()]
-            if not parts or any(p is None for p in parts):
+            parts = text.lower().split()
+            if not parts or not all(_spellable(p) for p in parts):
                 continue
-            for p in parts:
-                seqs.append(p)  # type: ignore[arg-type]
-                owners.append(i)
+            seqs += parts
+            owners += [i] * len(parts)
         if not seqs:
             return out
         symbols, targets = self._positions(seqs)
@@ -90,9 +89,9 @@ class CharLM:
     def next_probs(self, context: str) -> np.ndarray:
         """``(27,)`` probabilities of each letter a-z, then the end of the word, after the word
         start ``context`` (letters; lower-cased). They sum to 1."""
-        prefix = _encode(context.lower())
-        if prefix is None:
+        if context and not _spellable(context.lower()):
             raise ValueError(f"CharLM: context {context!r} has characters outside a-z")
+        prefix = [_CODE[c] for c in context.lower()]
         ctx = ([_BOS] * (self.order - 1) + prefix)[-(self.order - 1) :] if self.order > 1 else []
         symbols = np.asarray([*ctx, *range(1, len(ALPHABET) + 1), _EOS], np.int64)
         n_ctx = len(ctx)
@@ -117,9 +116,9 @@ class CharLM:
         return float(self.log_probs([word])[0])
 
 
-def _encode(word: str) -> list[int] | None:
-    codes = [_CODE.get(ch, 0) for ch in word]
-    return None if 0 in codes else codes
+def _spellable(word: str) -> bool:
+    """Non-empty and only a-z (after lower-casing, ASCII letters are exactly that)."""
+    return bool(word) and word.isascii() and word.isalpha()
 
 
 def _codes(symbols: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .backend import Backend, backend_for_model, load_backend, num_frames
-from .ctc import Decoded, beam_search, best_path, log_softmax
+from .ctc import Decoded, as_array, beam_search, best_path, log_softmax
 from .errors import WeightsError
 from .lm_rescore import LM_WEIGHT, rescorable, rescore
 from .prediction import Prediction
@@ -226,9 +226,11 @@ class Recognizer(CropPreparation):
             out = beam_search(logits, self.tokenizer, beam_width=bw)
         else:
             out = best_path(logits, self.tokenizer)
-        if self.lm_weight > 0 and any(rescorable(d) for d in out):
-            lp = log_softmax(logits)
-            out = [dataclasses.replace(d, log_probs=lp[j]) if rescorable(d) else d for j, d in enumerate(out)]
+        todo = [j for j, d in enumerate(out) if rescorable(d)] if self.lm_weight > 0 else []
+        if todo:
+            lp = log_softmax(as_array(logits)[todo])  # only the rows the language model may need
+            for j, row in zip(todo, lp):
+                out[j] = dataclasses.replace(out[j], log_probs=row)
         return out
 
     def with_language_model(self, decoded: Decoded) -> Prediction:
