@@ -26,6 +26,14 @@ def render_word(text: str, *, height: int = 40, size: int = 28, mode: str = "RGB
     return img.convert(mode) if mode != "RGB" else img
 
 
+def turned_word(text: str, degrees: float) -> Image.Image:
+    """:func:`render_word` turned ``degrees`` (counter-clockwise) in an axis-aligned white box, as
+    a detector crops a sign seen from below."""
+    return render_word(text).rotate(
+        degrees, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC
+    )
+
+
 def data_dir(name: str) -> Path:
     """A folder of ../shared/data, or skip the test when it is absent."""
     path = DATA / name

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import data_dir, render_word, run_cli
+from _helpers import data_dir, render_word, run_cli, turned_word
 from PIL import Image
 
 from crnn_plugin.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
@@ -314,10 +314,7 @@ def test_recognize_condensed_word_and_no_stretch(tmp_path: Path, capsys: pytest.
 def test_recognize_rotated_word_and_no_deskew(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A word turned 30 degrees in its box reads right (deskewed view); --no-deskew, which keeps
     the stretched view, does not."""
-    from PIL import Image
-
-    word = render_word("MARKET").rotate(30, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC)
-    word.save(tmp_path / "slanted.png")
+    turned_word("MARKET", 30).save(tmp_path / "slanted.png")
     code, out, _ = run_cli(["recognize", str(tmp_path / "slanted.png")], capsys)
     assert code == 0 and json.loads(out)["text"] == "MARKET"
     code, out, _ = run_cli(["recognize", str(tmp_path / "slanted.png"), "--no-deskew"], capsys)

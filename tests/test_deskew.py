@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import render_word
-from PIL import Image
+from _helpers import turned_word
 
 from crnn_plugin import Recognizer
 from crnn_plugin.deskew import MIN_BAND, SHEAR_SLOPES, shear_band, slant_slope
@@ -58,10 +57,7 @@ def test_rotated_words_read_right_with_the_deskewed_view() -> None:
     """The shipped model on words turned 25-30 degrees in an axis-aligned box (a sign seen from
     below): with the deskewed view they read right; with the stretched view alone they do not."""
     cases = [("MARKET", 30), ("Hotel", -25), ("garden", 25), ("CINEMA", -30)]
-    crops = [
-        render_word(w).rotate(a, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC)
-        for w, a in cases
-    ]
+    crops = [turned_word(w, a) for w, a in cases]
     words = [w for w, _ in cases]
     assert [p.text for p in Recognizer.from_pretrained(device="cpu")(crops)] == words
     stretched_only = Recognizer.from_pretrained(device="cpu", deskew_narrow=False)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from _helpers import data_dir, render_word
+from _helpers import data_dir, render_word, turned_word
 from PIL import Image, ImageDraw, ImageFont
 
 pytest.importorskip("doctr")
@@ -345,6 +345,16 @@ def test_content_columns_find_docTRs_padding() -> None:
     assert spans[1] == (0, 128)
 
 
+def _right_only_with(switch: str, crops: list[np.ndarray], words: list[str]) -> None:
+    """docTR's recognition_predictor reads ``crops`` as ``words`` with the model's defaults, and
+    not with its attribute ``switch`` (a view or the language model) set to off."""
+    model = DoctrCRNN(crnn_plugin.from_pretrained())
+    predictor = recognition_predictor(model, batch_size=8)
+    assert [p[0] for p in predictor(crops)] == words
+    setattr(model, switch, 0.0 if switch == "lm_weight" else False)
+    assert [p[0] for p in predictor(crops)] != words
+
+
 def test_doctr_path_reads_condensed_words_with_the_stretched_view() -> None:
     """Through docTR's recognition_predictor (32x128, padded), words squeezed to 30 % of their
     width read right with the stretched view; with ``stretch_narrow = False`` they do not."""
@@ -354,11 +364,7 @@ def test_doctr_path_reads_condensed_words_with_the_stretched_view() -> None:
     for w in words:
         im = render_word(w, size=36)
         crops.append(np.asarray(im.resize((int(im.width * 0.3), im.height), Image.Resampling.BILINEAR)))
-    model = DoctrCRNN(crnn_plugin.from_pretrained())
-    predictor = recognition_predictor(model, batch_size=8)
-    assert [p[0] for p in predictor(crops)] == words
-    model.stretch_narrow = False
-    assert [p[0] for p in predictor(crops)] != words
+    _right_only_with("stretch_narrow", crops, words)
 
 
 def test_doctr_path_reads_rotated_words_with_the_deskewed_view() -> None:
@@ -366,17 +372,9 @@ def test_doctr_path_reads_rotated_words_with_the_deskewed_view() -> None:
     right with the deskewed view; with ``deskew_narrow = False`` (stretched view only) they do not."""
     needs_weights()
     cases = [("MARKET", 30), ("Hotel", -25), ("CINEMA", -30)]
-    bicubic = Image.Resampling.BICUBIC
-    crops = [
-        np.asarray(render_word(w).rotate(a, expand=True, fillcolor="white", resample=bicubic))
-        for w, a in cases
-    ]
-    words = [w for w, _ in cases]
-    model = DoctrCRNN(crnn_plugin.from_pretrained())
-    predictor = recognition_predictor(model, batch_size=8)
-    assert [p[0] for p in predictor(crops)] == words
-    model.deskew_narrow = False
-    assert [p[0] for p in predictor(crops)] != words
+    _right_only_with(
+        "deskew_narrow", [np.asarray(turned_word(w, a)) for w, a in cases], [w for w, _ in cases]
+    )
 
 
 def test_doctr_path_rescores_unsure_letter_readings_with_the_language_model() -> None:
@@ -384,8 +382,4 @@ def test_doctr_path_rescores_unsure_letter_readings_with_the_language_model() ->
     recognition_predictor: read right with the language model, misread with ``lm_weight = 0``."""
     needs_weights()
     crop = np.asarray(Image.open(data_dir("iiit5k_test") / "test" / "2036_2.png").convert("RGB"))
-    model = DoctrCRNN(crnn_plugin.from_pretrained())
-    predictor = recognition_predictor(model, batch_size=8)
-    assert predictor([crop])[0][0] == "Everything"
-    model.lm_weight = 0.0
-    assert predictor([crop])[0][0] != "Everything"
+    _right_only_with("lm_weight", [crop], ["Everything"])
